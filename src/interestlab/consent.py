@@ -101,10 +101,12 @@ def consent_intervals(
     # Pair each grant with the first withdrawal after it.
     return (
         grants.join(withdrawals, on="customer_id", how="left")
-        .filter(
-            pl.col("granted_until").is_null()
-            | pl.col("granted_from").is_null()
-            | (pl.col("granted_until") > pl.col("granted_from"))
+        .with_columns(
+            pl.when(
+                pl.col("granted_from").is_null() | (pl.col("granted_until") > pl.col("granted_from"))
+            )
+            .then(pl.col("granted_until"))
+            .alias("granted_until")
         )
         .group_by("customer_id", "granted_from")
         .agg(pl.col("granted_until").min())

@@ -49,8 +49,24 @@ class Policy:
         return ZoneInfo(self.timezone)
 
     def retention_cutoff(self, run_at: datetime) -> datetime:
-        """Oldest moment a stored click event may have at `run_at` (R3): kept iff ts >= cutoff."""
-        return run_at - timedelta(days=self.retention_days)
+        """Oldest moment a stored click event may have at `run_at` (R3): kept iff ts >= cutoff.
+
+        The window is counted in the bank's calendar: the same local wall-clock time
+        `retention_days` calendar days earlier, so a daylight-saving change between the two
+        dates neither shortens nor lengthens the year by an hour.
+
+        Examples
+        --------
+        >>> run_at = as_of_moment(date(2026, 3, 30), load_policy())   # 2026-03-29 22:00 UTC (CEST)
+        >>> load_policy().retention_cutoff(run_at)                     # 2025-03-29 23:00 UTC (CET)
+        datetime.datetime(2025, 3, 29, 23, 0, tzinfo=datetime.timezone.utc)
+        """
+        if run_at.tzinfo is None:
+            msg = f"`run_at` must be time-zone aware (UTC), got naive {run_at!r}"
+            raise ValueError(msg)
+        local = run_at.astimezone(self.zone)
+        earlier = local.replace(tzinfo=None) - timedelta(days=self.retention_days)
+        return earlier.replace(tzinfo=self.zone).astimezone(UTC)
 
     def summary(self) -> dict[str, Any]:
         """Flat, non-personal description for run reports and MLflow tags."""
