@@ -1,0 +1,145 @@
+"""One scheduled run: the notebooks in order through papermill, into one run folder.
+
+    runs/<as-of>-<run-id>/
+        notebooks/01_ingest_and_validate.ipynb ...   executed copies (aggregates only)
+        gx/ (results, Data Docs)  reports, plan outputs   written by the stages
+        run.json                                       parameters, status, timings
+
+A workspace lock makes a second concurrent run exit cleanly. A failing notebook stops the chain
+(`RunFailedError` names notebook and cell); the partial notebook stays for debugging and no later
+stage runs, so no model alias and no published plan is touched.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from interestlab import config
+from interestlab.errors import InterestlabError, RunLockedError
+from interestlab.progress import step
+from interestlab.stages import new_run_id
+from interestlab.storage import write_json
+
+NOTEBOOKS = (
+    "01_ingest_and_validate.ipynb",
+    "02_features.ipynb",
+    "03_train.ipynb",
+    "04_contact_plan.ipynb",
+)
+LOCK_FILE = ".interestlab-run.lock"
+
+
+class RunFailedError(InterestlabError):
+    """A notebook of the chain failed; later stages were not run."""
+
+
+@contextmanager
+def workspace_lock(runs_dir: Path) -> Iterator[None]:
+    """Exclusive, non-blocking lock on the workspace; released even if the process dies."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    path = runs_dir / LOCK_FILE
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            msg = f"another interestlab run holds the lock {path} ({holder}); try again when it ends"
+            raise RunLockedError(msg) from exc
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%dT%H:%M:%S')}")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.truncate(0)
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    run_dir: Path
+    status: str
+    replaced: str | None
+    timings: dict[str, float]
+
+
+def _failed_cell(exc: Exception) -> str:
+    index = getattr(exc, "exec_count", None) or getattr(exc, "cell_index", None)
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = getattr(exc, "evalue", str(exc))
+    return f"cell {index}: {ename}: {str(evalue)[:300]}"
+
+
+def run_notebooks(
+    as_of: date,
+    *,
+    parameters: dict[str, Any],
+    notebooks: tuple[str, ...] = NOTEBOOKS,
+    runs_dir: Path | None = None,
+    run_id: str | None = None,
+) -> RunResult:
+    """Execute `notebooks` in order with the same `parameters` into a fresh run folder."""
+    import papermill as pm
+
+    runs_dir = Path(runs_dir or config.runs_dir())
+    run_id = run_id or new_run_id(as_of)
+    run_dir = runs_dir / run_id
+    with workspace_lock(runs_dir):
+        current = runs_dir / f"current-{as_of.isoformat()}"
+        replaced = os.readlink(current) if current.is_symlink() else None
+        (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+        params = {**parameters, "as_of": as_of.isoformat(), "output_dir": str(run_dir), "run_id": run_id}
+        record: dict[str, Any] = {"run_id": run_id, "as_of": as_of.isoformat(),
+                                  "parameters": params, "status": "running", "steps": []}
+        write_json(record, run_dir / "run.json")
+        timings: dict[str, float] = {}
+        for name in notebooks:
+            step(f"run {run_id}: executing {name}")
+            started = time.perf_counter()
+            try:
+                pm.execute_notebook(
+                    config.NOTEBOOKS_DIR / name,
+                    run_dir / "notebooks" / name,
+                    parameters=params,
+                    cwd=str(config.NOTEBOOKS_DIR),
+                    progress_bar=False,
+                    log_output=False,
+                    kernel_name="python3",
+                )
+            except Exception as exc:
+                where = _failed_cell(exc)
+                record["status"] = "failed"
+                record["failed"] = {"notebook": name, "detail": where}
+                write_json(record, run_dir / "run.json")
+                msg = (
+                    f"run {run_id} stopped at notebook {name}, {where}; partial notebook kept at"
+                    f" {run_dir / 'notebooks' / name}; later stages were not run"
+                )
+                raise RunFailedError(msg) from exc
+            timings[name] = round(time.perf_counter() - started, 1)
+            record["steps"].append({"notebook": name, "seconds": timings[name]})
+            write_json(record, run_dir / "run.json")
+        record["status"] = "succeeded"
+        write_json(record, run_dir / "run.json")
+        tmp_link = runs_dir / f".current-{as_of.isoformat()}.tmp"
+        if tmp_link.is_symlink():
+            tmp_link.unlink()
+        tmp_link.symlink_to(run_dir.name)
+        os.replace(tmp_link, current)
+    return RunResult(run_id, run_dir, "succeeded", replaced, timings)
+
+
+def read_run(run_dir: Path) -> dict[str, Any]:
+    return json.loads((Path(run_dir) / "run.json").read_text())
