@@ -89,11 +89,13 @@ def run_notebooks(
     notebooks: tuple[str, ...] = NOTEBOOKS,
     runs_dir: Path | None = None,
     run_id: str | None = None,
+    notebooks_dir: Path | None = None,
 ) -> RunResult:
     """Execute `notebooks` in order with the same `parameters` into a fresh run folder."""
     import papermill as pm
 
     runs_dir = Path(runs_dir or config.runs_dir())
+    notebooks_dir = Path(notebooks_dir or config.NOTEBOOKS_DIR)
     run_id = run_id or new_run_id(as_of)
     run_dir = runs_dir / run_id
     with workspace_lock(runs_dir):
@@ -110,10 +112,10 @@ def run_notebooks(
             started = time.perf_counter()
             try:
                 pm.execute_notebook(
-                    config.NOTEBOOKS_DIR / name,
+                    notebooks_dir / name,
                     run_dir / "notebooks" / name,
                     parameters=params,
-                    cwd=str(config.NOTEBOOKS_DIR),
+                    cwd=str(notebooks_dir),
                     progress_bar=False,
                     log_output=False,
                     kernel_name="python3",

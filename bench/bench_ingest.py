@@ -1,0 +1,158 @@
+"""Benchmark: ingest (R1) + purge (R3) + Great Expectations gate on the synthetic bank.
+
+Prints the median wall time and peak RSS over several repeats (each repeat in a fresh child
+process with a fresh store), and, in the same run, the R1/R3/contract filters implemented
+plainly in pandas against the polars implementation on the same rows (the baseline).
+
+    .venv/bin/python bench/bench_ingest.py --customers 20000 --repeats 3
+    .venv/bin/python bench/bench_ingest.py --customers 1000000 --repeats 1   # issue target size
+
+Targets (issue 3): 100M events under 5 minutes and under 6 GB peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from interestlab.config import DEFAULT_AS_OF, DEFAULT_SEED
+
+CHILD = """
+import json, sys, time
+from interestlab.stages import ingest_and_validate
+t = time.perf_counter()
+report = ingest_and_validate(sys.argv[1], bank_dir=sys.argv[2], store_dir=sys.argv[3], output_dir=sys.argv[4])
+print(json.dumps({"seconds": time.perf_counter() - t, "kept": report["ingest"]["kept"],
+                  "delivered": report["ingest"]["delivered"]}))
+"""
+
+
+def run_child(code: str, *args: str) -> tuple[dict, float, float]:
+    """Run `code` in a child interpreter; return its JSON output, wall seconds, peak RSS (MB)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, env={**os.environ, "INTERESTLAB_QUIET": "1"}
+    )
+    out = proc.stdout.read() if proc.stdout else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        msg = f"child failed with exit code {os.waitstatus_to_exitcode(status)}"
+        raise RuntimeError(msg)
+    return json.loads(out.decode().strip().splitlines()[-1]), wall, usage.ru_maxrss / 1024
+
+
+def ensure_bank(bank: Path, customers: int, seed: int) -> None:
+    summary = bank / "_summary.json"
+    if summary.exists() and json.loads(summary.read_text()).get("n_customers") == customers:
+        return
+    subprocess.run(
+        [sys.executable, "-m", "interestlab.cli", "synth", "--customers", str(customers),
+         "--seed", str(seed), "--out", str(bank)],
+        check=True,
+    )
+
+
+def pandas_filters(feed_files: list[Path], customers_file: Path, run_at, cutoff) -> int:
+    """The same R1/R3/contract filters written plainly in pandas (the baseline)."""
+    import pandas as pd
+
+    from interestlab.contract import TABLES
+
+    known = set(pd.read_parquet(customers_file, columns=["customer_id"])["customer_id"])
+    table = TABLES["click_events"]
+    kept = 0
+    for path in feed_files:
+        df = pd.read_parquet(path)
+        ok = df["customer_id"].notna() & df["identified_at"].notna() & df["ts"].notna()
+        ok &= df["customer_id"].isin(known)
+        ok &= df["ts"] <= run_at
+        for col in ("event_type", "channel"):
+            ok &= df[col].isin(table.column(col).domain)
+        for col in ("theme", "product_family"):
+            ok &= df[col].isna() | df[col].isin(table.column(col).domain)
+        ok &= df["ts"] >= df["identified_at"]
+        ok &= df["ts"] >= cutoff
+        kept += int(ok.sum())
+    return kept
+
+
+def polars_filters(feed_files: list[Path], customers_file: Path, run_at, cutoff) -> int:
+    from interestlab.registration import KEPT, classify_events
+
+    known = pl.scan_parquet(customers_file).select("customer_id")
+    kept = 0
+    for path in feed_files:
+        labelled = classify_events(pl.scan_parquet(path), known, run_at=run_at, retention_cutoff=cutoff)
+        kept += labelled.filter(pl.col("outcome") == KEPT).select(pl.len()).collect().item()
+    return kept
+
+
+def median_time(fn, repeats: int) -> tuple[float, int]:
+    times, result = [], 0
+    for _ in range(repeats):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--bank", type=Path, help="existing bank folder (default: bench/out/bank-<N>)")
+    parser.add_argument("--pandas-events", type=int, default=10_000_000,
+                        help="rows for the pandas comparison (a size pandas can hold)")
+    args = parser.parse_args()
+
+    from interestlab.policy import as_of_moment, load_policy
+
+    bank = args.bank or Path(__file__).parent / "out" / f"bank-{args.customers}"
+    ensure_bank(bank, args.customers, args.seed)
+    as_of: date = DEFAULT_AS_OF
+    runs = []
+    for i in range(args.repeats):
+        work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+        try:
+            out, wall, rss = run_child(CHILD, as_of.isoformat(), str(bank), str(work / "store"), str(work / "run"))
+        finally:
+            shutil.rmtree(work)
+        runs.append((wall, rss, out))
+        print(f"repeat {i + 1}: {wall:.1f} s, peak RSS {rss:,.0f} MB, delivered {out['delivered']:,}, kept {out['kept']:,}")
+    walls = [r[0] for r in runs]
+    delivered = runs[0][2]["delivered"]
+    print(f"ingest+purge+gate: median {statistics.median(walls):.1f} s for {delivered:,} delivered events"
+          f" ({delivered / statistics.median(walls):,.0f} events/s), peak RSS {max(r[1] for r in runs):,.0f} MB")
+
+    policy = load_policy()
+    run_at = as_of_moment(as_of, policy)
+    cutoff = policy.retention_cutoff(run_at)
+    files, rows = [], 0
+    for path in sorted((bank / "click_events").glob("month=*/part-0.parquet"), reverse=True):
+        files.append(path)
+        rows += pl.scan_parquet(path).select(pl.len()).collect().item()
+        if rows >= args.pandas_events:
+            break
+    customers_file = next((bank / "customers").glob("*.parquet"))
+    t_pl, kept_pl = median_time(lambda: polars_filters(files, customers_file, run_at, cutoff), 3)
+    t_pd, kept_pd = median_time(lambda: pandas_filters(files, customers_file, run_at, cutoff), 3)
+    assert kept_pl == kept_pd, f"polars kept {kept_pl}, pandas kept {kept_pd}: implementations differ"
+    print(f"filters on {rows:,} events: polars {t_pl:.2f} s, pandas baseline {t_pd:.2f} s,"
+          f" speed-up x{t_pd / t_pl:.1f} (same {kept_pl:,} kept)")
+
+
+if __name__ == "__main__":
+    main()
