@@ -1,7 +1,7 @@
 from dataclasses import replace
 
 import polars as pl
-from conftest import frame, utc
+from literal_bank import frame, utc
 from polars.testing import assert_frame_equal
 
 from interestlab.consent import consent_intervals, consent_snapshot, consented_ids, usable_click_events

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import DEFAULT_ROWS, frame, write_bank
+from literal_bank import DEFAULT_ROWS, frame, write_bank
 
 from interestlab.config import PROJECT_ROOT
 from interestlab.contract import TABLES, render_markdown

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import utc
+from literal_bank import utc
 
 from interestlab.click_store import scan_clicks, stored_months
 from interestlab.errors import ContractError

@@ -3,7 +3,7 @@ from datetime import date, timedelta
 
 import polars as pl
 import pytest
-from conftest import frame, utc
+from literal_bank import frame, utc
 
 from interestlab.click_store import month_file, scan_clicks, stored_months
 from interestlab.policy import as_of_moment
