@@ -106,9 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _registrars():
     """Sub-commands of the stage packages (each owns its arguments and help)."""
+    from interestlab.features.cli import register as features
     from interestlab.synth.cli import register as synth
 
-    return [synth]
+    return [synth, features]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -133,6 +133,26 @@ def consented_ids(
     return snap.filter(pl.col("consented")).select("customer_id")
 
 
+def events_in_granted_periods(
+    events: pl.LazyFrame, consent_events: pl.LazyFrame | pl.DataFrame, *, policy: Policy
+) -> pl.LazyFrame:
+    """Events that occurred while web-data consent was granted (the as-of-independent part).
+
+    With `use_events_from_non_consented_periods` the events are returned unchanged.
+    """
+    if policy.use_events_from_non_consented_periods:
+        return events
+    periods = consent_intervals(consent_events, purpose=policy.web_data_purpose, policy=policy)
+    return (
+        events.join(periods, on="customer_id", how="inner")
+        .filter(
+            (pl.col("granted_from").is_null() | (pl.col("ts") >= pl.col("granted_from")))
+            & (pl.col("granted_until").is_null() | (pl.col("ts") < pl.col("granted_until")))
+        )
+        .drop("granted_from", "granted_until")
+    )
+
+
 def usable_click_events(
     events: pl.LazyFrame,
     consent_events: pl.LazyFrame | pl.DataFrame,
@@ -149,14 +169,4 @@ def usable_click_events(
     """
     allowed = consented_ids(customer_ids, consent_events, at=as_of, policy=policy).lazy()
     kept = events.filter(pl.col("ts") < as_of).join(allowed, on="customer_id", how="semi")
-    if policy.use_events_from_non_consented_periods:
-        return kept
-    periods = consent_intervals(consent_events, purpose=policy.web_data_purpose, policy=policy)
-    return (
-        kept.join(periods, on="customer_id", how="inner")
-        .filter(
-            (pl.col("granted_from").is_null() | (pl.col("ts") >= pl.col("granted_from")))
-            & (pl.col("granted_until").is_null() | (pl.col("ts") < pl.col("granted_until")))
-        )
-        .drop("granted_from", "granted_until")
-    )
+    return events_in_granted_periods(kept, consent_events, policy=policy)

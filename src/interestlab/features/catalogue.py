@@ -178,15 +178,33 @@ def _theme_specs(theme: str) -> list[FeatureSpec]:
 
 def _global_specs() -> list[FeatureSpec]:
     specs = [
-        _click(f"all__events_{w}d", f"was active on the website or app {{times}} in the last {w} days", w, "count", "")
+        _click(
+            f"all__events_{w}d",
+            f"was active on the website or app {{times}} in the last {w} days",
+            w,
+            "count",
+            "",
+        )
         for w in WINDOWS
     ]
     specs += [
-        _click(f"all__sessions_{w}d", f"started {{value}} identified sessions in the last {w} days", w, "count", "")
+        _click(
+            f"all__sessions_{w}d",
+            f"started {{value}} identified sessions in the last {w} days",
+            w,
+            "count",
+            "",
+        )
         for w in (30, 90, 365)
     ]
     specs += [
-        _click(f"all__active_days_{w}d", f"was active on {{value}} of the last {w} days", w, "count", "")
+        _click(
+            f"all__active_days_{w}d",
+            f"was active on {{value}} of the last {w} days",
+            w,
+            "count",
+            "",
+        )
         for w in (30, 90)
     ]
     specs += [
@@ -241,7 +259,9 @@ def _holding_specs() -> list[FeatureSpec]:
     ]
 
     def numeric(name: str, text: str, window: int | None, kind: str = "count", missing: str = ""):
-        return FeatureSpec(name, text, window, HOLDINGS, "R4", kind, pl.Float32(), missing or "none")
+        return FeatureSpec(
+            name, text, window, HOLDINGS, "R4", kind, pl.Float32(), missing or "none"
+        )
 
     specs += [
         numeric("hold__accounts_open", "holds {value} open accounts or contracts", None),
@@ -263,13 +283,21 @@ def _holding_specs() -> list[FeatureSpec]:
 
 def _identity_specs() -> list[FeatureSpec]:
     def categorical(name: str, text: str, levels: tuple[str, ...]) -> FeatureSpec:
-        return FeatureSpec(name, text, None, CUSTOMERS, "R4", "categorical", pl.UInt8(), levels=levels)
+        return FeatureSpec(
+            name, text, None, CUSTOMERS, "R4", "categorical", pl.UInt8(), levels=levels
+        )
 
     return [
         categorical("id__age_band", "is aged {level}", AGE_BAND_LABELS),
         categorical("id__language", "corresponds in language '{level}'", LANGUAGES),
-        categorical("id__region", "lives in the {level} region", tuple(r.replace("_", " ") for r in REGIONS)),
-        categorical("id__segment", "belongs to the {level} segment", tuple(s.replace("_", " ") for s in SEGMENTS)),
+        categorical(
+            "id__region", "lives in the {level} region", tuple(r.replace("_", " ") for r in REGIONS)
+        ),
+        categorical(
+            "id__segment",
+            "belongs to the {level} segment",
+            tuple(s.replace("_", " ") for s in SEGMENTS),
+        ),
         FeatureSpec(
             "id__seniority_years",
             "has been a customer for {value} years",
@@ -337,9 +365,7 @@ def describe_feature(name: str, value: float | None) -> str:
     if spec.levels is not None:
         code = int(value)
         if not 0 <= code < len(spec.levels) or code != value:
-            msg = (
-                f"feature `{name}`: expected a code in 0..{len(spec.levels) - 1}, found {value!r}"
-            )
+            msg = f"feature `{name}`: expected a code in 0..{len(spec.levels) - 1}, found {value!r}"
             raise ValueError(msg)
         return spec.description.format(level=spec.levels[code])
     rounded = round(float(value))

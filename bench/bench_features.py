@@ -1,0 +1,385 @@
+"""Benchmark: point-in-time features for one as-of and a 12-snapshot training set (issue 4).
+
+Times, in the same run and on the same events:
+  * polars  - `build_features` (one as-of, everything) and `build_training_set` (12 as-ofs);
+  * polars  - the click-window part alone (aggregate once + windows), the baseline spec;
+  * DuckDB  - the same click-window spec in SQL (one as-of, and 12 as-ofs from one daily table);
+  * pandas  - the same click-window spec, on at most `--pandas-events` events.
+Prints medians of `--repeats` runs, ratios and peak RSS (sampled with psutil per phase).
+
+Run it at small sizes on a shared machine: `python bench/bench_features.py --customers 20000`.
+Until `interestlab.synth.generate_bank` exists the events are drawn here with numpy in the
+contract's shape (same seed -> same events).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import psutil
+
+from interestlab.config import DEFAULT_AS_OF, DEFAULT_SEED
+from interestlab.contract import EVENT_TYPES, FAMILIES, LANGUAGES, REGIONS, SEGMENTS, TABLES, THEMES
+from interestlab.features import build_features, build_training_set, monthly_as_ofs
+from interestlab.features.clicks import click_features, daily_activity, day_number, session_starts
+from interestlab.policy import as_of_moment, load_policy
+
+
+def random_bank(n_customers: int, events_per_customer: int, *, seed: int, as_of: datetime):
+    """Contract-shaped literal bank drawn with numpy (stand-in for the synthetic generator)."""
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"C{i:07d}" for i in range(n_customers)])
+    n_events = n_customers * events_per_customer
+    customer_index = rng.integers(0, n_customers, n_events)
+    seconds = rng.integers(1, 400 * 86_400, n_events)
+    ts = np.datetime64(as_of.replace(tzinfo=None), "us") - seconds.astype("timedelta64[s]")
+    event_type = rng.choice(EVENT_TYPES, n_events, p=[0.3, 0.3, 0.15, 0.1, 0.1, 0.05])
+    family = pl.Series(rng.choice(FAMILIES, n_events)).set(
+        pl.Series(rng.random(n_events) < 0.2), None
+    )
+    theme = pl.Series(rng.choice(THEMES, n_events)).set(pl.Series(rng.random(n_events) < 0.6), None)
+    clicks = pl.DataFrame(
+        {
+            "event_id": np.arange(n_events, dtype=np.int64),
+            "session_id": customer_index.astype(np.int64) * 1000 + seconds // (7 * 86_400),
+            "customer_id": ids[customer_index],
+            "identified_at": ts,
+            "ts": ts,
+            "event_type": event_type,
+            "theme": theme,
+            "product_family": family,
+            "channel": rng.choice(["web", "app"], n_events),
+        }
+    ).with_columns(pl.col("identified_at", "ts").dt.replace_time_zone("UTC"))
+    customers = pl.DataFrame(
+        {
+            "customer_id": ids,
+            "birth_year": rng.integers(1940, 2006, n_customers).astype(np.int16),
+            "language": rng.choice(LANGUAGES, n_customers),
+            "region": rng.choice(REGIONS, n_customers),
+            "segment": rng.choice(SEGMENTS, n_customers),
+            "customer_since": rng.integers(0, 9000, n_customers).astype("timedelta64[D]")
+            + np.datetime64("2000-01-01"),
+        }
+    ).with_columns(pl.col("customer_since").cast(pl.Date))
+    products = pl.DataFrame(
+        {
+            "product_id": [f"P-{f}" for f in FAMILIES],
+            "family": list(FAMILIES),
+            "name": list(FAMILIES),
+            "provider": ["Bank"] * len(FAMILIES),
+            "provider_in_group": [True] * len(FAMILIES),
+        }
+    )
+    n_accounts = 2 * n_customers
+    opened = rng.integers(0, 9500, n_accounts).astype("timedelta64[D]") + np.datetime64(
+        "2000-01-01"
+    )
+    holdings = pl.DataFrame(
+        {
+            "customer_id": ids[rng.integers(0, n_customers, n_accounts)],
+            "account_id": [f"A{i}" for i in range(n_accounts)],
+            "product_id": rng.choice(products["product_id"].to_numpy(), n_accounts),
+            "opened_on": opened,
+            "closed_on": opened + 400,
+        }
+    ).with_columns(
+        pl.col("opened_on").cast(pl.Date),
+        pl.when(pl.Series(rng.random(n_accounts) < 0.2)).then(pl.col("closed_on").cast(pl.Date)),
+    )
+    withdrawn = rng.random(n_customers) < 0.1
+    consent = pl.DataFrame(
+        {
+            "customer_id": np.concatenate([ids, ids[withdrawn]]),
+            "purpose": "web_data_commercial",
+            "granted": np.concatenate(
+                [np.ones(n_customers, bool), np.zeros(withdrawn.sum(), bool)]
+            ),
+            "recorded_at": [datetime(2024, 1, 1, tzinfo=UTC)] * n_customers
+            + [as_of - timedelta(days=100)] * int(withdrawn.sum()),
+            "source": "internet_banking",
+        }
+    )
+    tables = {
+        "click_events": clicks,
+        "customers": customers,
+        "products": products,
+        "holdings": holdings,
+        "consent_events": consent,
+    }
+    return {
+        name: df.select(pl.col(c.name).cast(c.dtype) for c in TABLES[name].columns)
+        for name, df in tables.items()
+    }
+
+
+class PeakRss:
+    """Peak resident set size of this process while the block runs (sampled every 10 ms)."""
+
+    def __enter__(self) -> PeakRss:
+        self.process = psutil.Process(os.getpid())
+        self.peak = self.process.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.01):
+            self.peak = max(self.peak, self.process.memory_info().rss)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def measure(name: str, func: Callable[[], object], repeats: int, results: dict) -> None:
+    times, peaks = [], []
+    for _ in range(repeats):
+        with PeakRss() as rss:
+            start = time.perf_counter()
+            func()
+            times.append(time.perf_counter() - start)
+        peaks.append(rss.peak)
+    results[name] = (statistics.median(times), max(peaks))
+    print(
+        f"  {name:<38} median {results[name][0]:8.3f} s   peak RSS {max(peaks) / 2**20:8.0f} MB",
+        flush=True,
+    )
+
+
+DUCKDB_DAILY = """
+CREATE OR REPLACE TEMP TABLE daily AS
+SELECT customer_id, CAST(timezone('{tz}', ts) AS DATE) AS day, event_type, product_family, theme,
+       count(*) AS n
+FROM read_parquet('{files}') WHERE ts >= TIMESTAMPTZ '{start}' AND ts < TIMESTAMPTZ '{end}'
+GROUP BY ALL
+"""
+DUCKDB_WINDOWS = """
+WITH rows AS (
+  SELECT *, (DATE '{day}' - day) AS age FROM daily
+  WHERE day < DATE '{day}' AND day >= DATE '{day}' - 365
+), fam AS (
+  SELECT customer_id, product_family,
+    sum(n) FILTER (age <= 7) e7, sum(n) FILTER (age <= 30) e30, sum(n) FILTER (age <= 90) e90,
+    sum(n) FILTER (age <= 365) e365,
+    sum(n) FILTER (event_type = 'info_consult' AND age <= 90) ic90,
+    sum(n) FILTER (event_type = 'simulation' AND age <= 90) sim90,
+    sum(n) FILTER (event_type = 'procedure_abandoned') ab365,
+    sum(n) FILTER (event_type = 'procedure_completed') co365,
+    min(age) FILTER (event_type = 'simulation') ds_sim,
+    min(age) FILTER (event_type = 'procedure_abandoned') ds_ab
+  FROM rows WHERE product_family IS NOT NULL GROUP BY ALL
+), th AS (
+  SELECT customer_id, theme, sum(n) FILTER (age <= 30) v30, sum(n) FILTER (age <= 90) v90,
+         min(age) ds
+  FROM rows WHERE event_type = 'theme_visit' AND theme IS NOT NULL GROUP BY ALL
+), overall AS (
+  SELECT customer_id, sum(n) FILTER (age <= 7) e7, sum(n) FILTER (age <= 30) e30,
+    sum(n) FILTER (age <= 90) e90, sum(n) e365, count(DISTINCT age) FILTER (age <= 30) d30,
+    count(DISTINCT age) FILTER (age <= 90) d90, min(age) ds
+  FROM rows GROUP BY ALL
+)
+SELECT (SELECT count(*) FROM fam), (SELECT count(*) FROM th), (SELECT count(*) FROM overall)
+"""
+
+
+def pandas_click_windows(events, as_of_day: date, tz: str):
+    """The click-window spec written plainly in pandas (one as-of)."""
+    df = events.copy()
+    df["day"] = df["ts"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+    df = df[df["day"] < np.datetime64(as_of_day)]
+    df["age"] = (np.datetime64(as_of_day) - df["day"]).dt.days
+    df = df[df["age"] <= 365]
+    for w in (7, 30, 90):
+        df[f"w{w}"] = (df["age"] <= w).astype("int32")
+    df["ic90"] = ((df["event_type"] == "info_consult") & (df["age"] <= 90)).astype("int32")
+    df["sim90"] = ((df["event_type"] == "simulation") & (df["age"] <= 90)).astype("int32")
+    df["ab"] = (df["event_type"] == "procedure_abandoned").astype("int32")
+    df["co"] = (df["event_type"] == "procedure_completed").astype("int32")
+    df["age_sim"] = df["age"].where(df["event_type"] == "simulation")
+    df["age_ab"] = df["age"].where(df["event_type"] == "procedure_abandoned")
+    fam = (
+        df[df["product_family"].notna()]
+        .groupby(["customer_id", "product_family"])
+        .agg(
+            e7=("w7", "sum"),
+            e30=("w30", "sum"),
+            e90=("w90", "sum"),
+            e365=("age", "size"),
+            ic90=("ic90", "sum"),
+            sim90=("sim90", "sum"),
+            ab=("ab", "sum"),
+            co=("co", "sum"),
+            ds_sim=("age_sim", "min"),
+            ds_ab=("age_ab", "min"),
+        )
+        .unstack("product_family")
+    )
+    visits = df[(df["event_type"] == "theme_visit") & df["theme"].notna()]
+    th = (
+        visits.groupby(["customer_id", "theme"])
+        .agg(v30=("w30", "sum"), v90=("w90", "sum"), ds=("age", "min"))
+        .unstack("theme")
+    )
+    glob = df.groupby("customer_id").agg(
+        e7=("w7", "sum"),
+        e30=("w30", "sum"),
+        e90=("w90", "sum"),
+        e365=("age", "size"),
+        ds=("age", "min"),
+    )
+    glob["d30"] = df[df["age"] <= 30].groupby("customer_id")["age"].nunique()
+    glob["d90"] = df[df["age"] <= 90].groupby("customer_id")["age"].nunique()
+    fam.columns = ["@".join(c) for c in fam.columns]
+    th.columns = ["@".join(c) for c in th.columns]
+    return glob.join(fam).join(th)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--events-per-customer", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--snapshots", type=int, default=12)
+    parser.add_argument("--pandas-events", type=int, default=2_000_000)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    args = parser.parse_args()
+    os.environ.setdefault("INTERESTLAB_QUIET", "1")
+
+    policy = load_policy()
+    as_of = as_of_moment(DEFAULT_AS_OF, policy)
+    retention_start = policy.retention_cutoff(as_of)
+    as_ofs = monthly_as_ofs(as_of, n_snapshots=args.snapshots, horizon_days=30, policy=policy)
+    bank = random_bank(args.customers, args.events_per_customer, seed=args.seed, as_of=as_of)
+    n_events = bank["click_events"].height
+    print(
+        f"bench_features: {args.customers:,} customers, {n_events:,} events, "
+        f"polars {pl.__version__}, {os.cpu_count()} cores, {args.repeats} repeats"
+    )
+
+    with tempfile.TemporaryDirectory(prefix="bench_features_") as tmp:
+        files = Path(tmp) / "clicks.parquet"
+        bank["click_events"].write_parquet(files, row_group_size=1_000_000)
+        clicks = pl.scan_parquet(files)
+        lazy = {
+            name: bank[name].lazy()
+            for name in ("customers", "holdings", "products", "consent_events")
+        }
+        results: dict[str, tuple[float, int]] = {}
+        as_of_day = day_number(as_of.astimezone(policy.zone).date())
+
+        def polars_clicks_one() -> pl.DataFrame:
+            kept = clicks.filter((pl.col("ts") >= retention_start) & (pl.col("ts") < as_of))
+            daily, sessions = pl.collect_all(
+                [daily_activity(kept, policy=policy), session_starts(kept, policy=policy)]
+            )
+            return click_features(daily, sessions, as_of_day=as_of_day).collect()
+
+        print("one as-of")
+        measure(
+            "polars build_features (all features)",
+            lambda: build_features(
+                clicks, **lazy, as_of=as_of, policy=policy, retention_start=retention_start
+            ),
+            args.repeats,
+            results,
+        )
+        measure("polars click windows", polars_clicks_one, args.repeats, results)
+
+        import duckdb
+
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        day = as_of.astimezone(policy.zone).date()
+
+        def duckdb_one() -> None:
+            con.execute(
+                DUCKDB_DAILY.format(
+                    tz=policy.timezone, files=files, start=retention_start, end=as_of
+                )
+            )
+            con.execute(DUCKDB_WINDOWS.format(day=day)).fetchall()
+
+        measure("duckdb click windows", duckdb_one, args.repeats, results)
+
+        print(f"{len(as_ofs)} snapshots")
+        measure(
+            f"polars build_training_set x{len(as_ofs)}",
+            lambda: build_training_set(
+                clicks,
+                **lazy,
+                as_ofs=as_ofs,
+                policy=policy,
+                retention_start=retention_start,
+                horizon_days=30,
+            ),
+            args.repeats,
+            results,
+        )
+
+        def duckdb_many() -> None:
+            con.execute(
+                DUCKDB_DAILY.format(
+                    tz=policy.timezone, files=files, start=retention_start, end=max(as_ofs)
+                )
+            )
+            for t in as_ofs:
+                con.execute(DUCKDB_WINDOWS.format(day=t.astimezone(policy.zone).date())).fetchall()
+
+        measure(f"duckdb click windows x{len(as_ofs)}", duckdb_many, args.repeats, results)
+
+        n_pandas = min(n_events, args.pandas_events)
+        subset = bank["click_events"].head(n_pandas)
+        print(f"pandas comparison on {n_pandas:,} events")
+        events_pd = subset.to_pandas()
+        sub_lazy = subset.lazy()
+
+        def polars_subset() -> pl.DataFrame:
+            kept = sub_lazy.filter((pl.col("ts") >= retention_start) & (pl.col("ts") < as_of))
+            daily, sessions = pl.collect_all(
+                [daily_activity(kept, policy=policy), session_starts(kept, policy=policy)]
+            )
+            return click_features(daily, sessions, as_of_day=as_of_day).collect()
+
+        measure("polars click windows (subset)", polars_subset, args.repeats, results)
+        measure(
+            "pandas click windows (subset)",
+            lambda: pandas_click_windows(
+                events_pd[events_pd["ts"] >= retention_start], day, policy.timezone
+            ),
+            args.repeats,
+            results,
+        )
+
+    one = results["polars build_features (all features)"][0]
+    many = results[f"polars build_training_set x{len(as_ofs)}"][0]
+    pandas_ratio = (
+        results["pandas click windows (subset)"][0] / results["polars click windows (subset)"][0]
+    )
+    print("ratios")
+    print(
+        f"  polars/duckdb click windows, one as-of : "
+        f"{results['polars click windows'][0] / results['duckdb click windows'][0]:.2f}"
+        "  (target <= 1)"
+    )
+    print(f"  pandas/polars click windows (subset)   : {pandas_ratio:.1f}  (target >= 10)")
+    print(f"  {len(as_ofs)} snapshots / one as-of (polars)    : {many / one:.2f}  (target < 3)")
+    print(
+        f"  peak RSS overall                        : "
+        f"{max(p for _, p in results.values()) / 2**20:.0f} MB  (target < 8192 at 1M/100M)"
+    )
+
+
+if __name__ == "__main__":
+    main()
