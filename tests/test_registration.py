@@ -45,11 +45,11 @@ def test_reingesting_the_same_feed_is_a_no_op(make_bank, tmp_path, policy) -> No
     bank = make_bank(click_events=[event(1), event(2, ts=utc(2026, 9, 30, 10), identified=utc(2026, 9, 30, 9))])
     store = tmp_path / "store"
     first = ingest(bank, store, policy, "r1")
-    files = {p: p.read_bytes() for p in (store / "clicks").rglob("*.parquet")}
+    files = {p: p.read_bytes() for p in (store / "click_events").rglob("*.parquet")}
     second = ingest(bank, store, policy, "r2")
     assert (first.kept, second.kept, second.duplicate) == (2, 0, 2)
     assert second.months_written == []
-    assert {p: p.read_bytes() for p in (store / "clicks").rglob("*.parquet")} == files
+    assert {p: p.read_bytes() for p in (store / "click_events").rglob("*.parquet")} == files
     assert stored_months(store) == ["2026-09", "2026-10"]
 
 

@@ -2,7 +2,7 @@
 
 Layout under the store folder (default `data/store/`):
 
-    clicks/month=YYYY-MM/part-0.parquet   curated events (click_events contract columns)
+    click_events/month=YYYY-MM/part-0.parquet   curated events (contract columns and types)
     quarantine/<run_id>.parquet            rejected feed rows with a `reason` column
     receipts/<kind>-<run_id>.json          ingest and purge receipts (no personal data)
     derived/<name>/...                     tables built from the store, with `_lineage.json`
@@ -19,7 +19,7 @@ import polars as pl
 
 from interestlab.contract import TABLES
 
-CLICKS = "clicks"
+CLICKS = "click_events"  # the store is bank-shaped for this table: the contract suite runs on it
 QUARANTINE = "quarantine"
 RECEIPTS = "receipts"
 DERIVED = "derived"
