@@ -32,35 +32,52 @@ def build(root: Path, n_customers: int, events_per_customer: int, seed: int, pol
     cutoff = policy.retention_cutoff(run_at)
     n = n_customers * events_per_customer
     span = (run_at - cutoff).total_seconds()
-    ts = pl.Series(np.int64(cutoff.timestamp() * 1e6) + (rng.random(n) * span * 1e6).astype("int64"))
+    ts = pl.Series(
+        np.int64(cutoff.timestamp() * 1e6) + (rng.random(n) * span * 1e6).astype("int64")
+    )
     ids = [f"C{i:07d}" for i in range(n_customers)]
-    events = pl.DataFrame(
-        {
-            "event_id": np.arange(n, dtype="int64"),
-            "session_id": np.arange(n, dtype="int64"),
-            "customer_id": pl.Series(ids).gather(rng.integers(0, n_customers, n)),
-            "ts": ts.cast(pl.Datetime("us", "UTC")),
-            "event_type": pl.Series(["simulation"] * n),
-            "theme": pl.Series(["home"] * n),
-            "product_family": pl.Series(["mortgage"] * n),
-            "channel": pl.Series(["web"] * n),
-        }
-    ).with_columns(identified_at=pl.col("ts") - timedelta(minutes=1)).select(
-        TABLES["click_events"].schema.names()
+    events = (
+        pl.DataFrame(
+            {
+                "event_id": np.arange(n, dtype="int64"),
+                "session_id": np.arange(n, dtype="int64"),
+                "customer_id": pl.Series(ids).gather(rng.integers(0, n_customers, n)),
+                "ts": ts.cast(pl.Datetime("us", "UTC")),
+                "event_type": pl.Series(["simulation"] * n),
+                "theme": pl.Series(["home"] * n),
+                "product_family": pl.Series(["mortgage"] * n),
+                "channel": pl.Series(["web"] * n),
+            }
+        )
+        .with_columns(identified_at=pl.col("ts") - timedelta(minutes=1))
+        .select(TABLES["click_events"].schema.names())
     )
     store, bank = root / "store", root / "bank"
-    for (month,), part in events.with_columns(m=pl.col("ts").dt.strftime("%Y-%m")).partition_by(
-        "m", as_dict=True
-    ).items():
+    for (month,), part in (
+        events.with_columns(m=pl.col("ts").dt.strftime("%Y-%m"))
+        .partition_by("m", as_dict=True)
+        .items()
+    ):
         write_parquet(part.drop("m").sort("event_id"), month_file(store, month))
-    write_parquet(pl.DataFrame({"customer_id": ids}).with_columns(
-        birth_year=pl.lit(1980, pl.Int16), language=pl.lit("nl"), region=pl.lit("flanders"),
-        segment=pl.lit("mass"), customer_since=pl.lit(date(2015, 1, 1))),
-        bank / "customers" / "part-0.parquet")
-    write_parquet(pl.DataFrame({"customer_id": ids[::2]}).with_columns(
-        purpose=pl.lit("web_data_commercial"), granted=pl.lit(True),
-        recorded_at=pl.lit(cutoff - timedelta(days=30)).cast(UTC_TS), source=pl.lit("branch")),
-        bank / "consent_events" / "part-0.parquet")
+    write_parquet(
+        pl.DataFrame({"customer_id": ids}).with_columns(
+            birth_year=pl.lit(1980, pl.Int16),
+            language=pl.lit("nl"),
+            region=pl.lit("flanders"),
+            segment=pl.lit("mass"),
+            customer_since=pl.lit(date(2015, 1, 1)),
+        ),
+        bank / "customers" / "part-0.parquet",
+    )
+    write_parquet(
+        pl.DataFrame({"customer_id": ids[::2]}).with_columns(
+            purpose=pl.lit("web_data_commercial"),
+            granted=pl.lit(True),
+            recorded_at=pl.lit(cutoff - timedelta(days=30)).cast(UTC_TS),
+            source=pl.lit("branch"),
+        ),
+        bank / "consent_events" / "part-0.parquet",
+    )
     return store, bank, run_at, n
 
 
@@ -90,22 +107,32 @@ def main() -> None:
     policy = load_policy()
     root = Path(tempfile.mkdtemp(prefix="bench_gate_"))
     try:
-        store, bank, run_at, n = build(root, args.customers, args.events_per_customer, args.seed, policy)
+        store, bank, run_at, n = build(
+            root, args.customers, args.events_per_customer, args.seed, policy
+        )
         gx_times, base_times = [], []
         for i in range(args.repeats):
             start = time.perf_counter()
             assert polars_baseline(store, policy.retention_cutoff(run_at)) == 0
             base_times.append(time.perf_counter() - start)
             start = time.perf_counter()
-            result = validate_store(store, bank, output_dir=root / f"run{i}", policy=policy, run_at=run_at)
+            result = validate_store(
+                store, bank, output_dir=root / f"run{i}", policy=policy, run_at=run_at
+            )
             gx_times.append(time.perf_counter() - start)
             assert result.success, result.message()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         gx, base = statistics.median(gx_times), statistics.median(base_times)
-        print(f"events {n:,} customers {args.customers:,} months {len(result.expectations) and result.batches['click_store_compliance']}")
-        print(f"validate_store (GX, 2 suites, every row): median {gx:.2f} s  runs {[round(t, 2) for t in gx_times]}")
+        print(
+            f"events {n:,} customers {args.customers:,} months {len(result.expectations) and result.batches['click_store_compliance']}"
+        )
+        print(
+            f"validate_store (GX, 2 suites, every row): median {gx:.2f} s  runs {[round(t, 2) for t in gx_times]}"
+        )
         print(f"baseline plain polars store checks:        median {base:.3f} s")
-        print(f"ratio GX/polars {gx / base:.1f}x; {n / gx / 1e6:.2f} M events/s; peak RSS {peak:,.0f} MB")
+        print(
+            f"ratio GX/polars {gx / base:.1f}x; {n / gx / 1e6:.2f} M events/s; peak RSS {peak:,.0f} MB"
+        )
     finally:
         shutil.rmtree(root)
 

@@ -42,7 +42,9 @@ def run_child(code: str, *args: str) -> tuple[dict, float, float]:
     """Run `code` in a child interpreter; return its JSON output, wall seconds, peak RSS (MB)."""
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, env={**os.environ, "INTERESTLAB_QUIET": "1"}
+        [sys.executable, "-c", code, *args],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "INTERESTLAB_QUIET": "1"},
     )
     out = proc.stdout.read() if proc.stdout else b""
     _, status, usage = os.wait4(proc.pid, 0)
@@ -58,8 +60,18 @@ def ensure_bank(bank: Path, customers: int, seed: int) -> None:
     if summary.exists() and json.loads(summary.read_text()).get("n_customers") == customers:
         return
     subprocess.run(
-        [sys.executable, "-m", "interestlab.cli", "synth", "--customers", str(customers),
-         "--seed", str(seed), "--out", str(bank)],
+        [
+            sys.executable,
+            "-m",
+            "interestlab.cli",
+            "synth",
+            "--customers",
+            str(customers),
+            "--seed",
+            str(seed),
+            "--out",
+            str(bank),
+        ],
         check=True,
     )
 
@@ -94,7 +106,9 @@ def polars_filters(feed_files: list[Path], customers_file: Path, run_at, cutoff)
     known = pl.scan_parquet(customers_file).select("customer_id")
     kept = 0
     for path in feed_files:
-        labelled = classify_events(pl.scan_parquet(path), known, run_at=run_at, retention_cutoff=cutoff)
+        labelled = classify_events(
+            pl.scan_parquet(path), known, run_at=run_at, retention_cutoff=cutoff
+        )
         kept += labelled.filter(pl.col("outcome") == KEPT).select(pl.len()).collect().item()
     return kept
 
@@ -113,9 +127,15 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--bank", type=Path, help="existing bank folder (default: bench/out/bank-<N>)")
-    parser.add_argument("--pandas-events", type=int, default=10_000_000,
-                        help="rows for the pandas comparison (a size pandas can hold)")
+    parser.add_argument(
+        "--bank", type=Path, help="existing bank folder (default: bench/out/bank-<N>)"
+    )
+    parser.add_argument(
+        "--pandas-events",
+        type=int,
+        default=10_000_000,
+        help="rows for the pandas comparison (a size pandas can hold)",
+    )
     args = parser.parse_args()
 
     from interestlab.policy import as_of_moment, load_policy
@@ -127,15 +147,21 @@ def main() -> None:
     for i in range(args.repeats):
         work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
         try:
-            out, wall, rss = run_child(CHILD, as_of.isoformat(), str(bank), str(work / "store"), str(work / "run"))
+            out, wall, rss = run_child(
+                CHILD, as_of.isoformat(), str(bank), str(work / "store"), str(work / "run")
+            )
         finally:
             shutil.rmtree(work)
         runs.append((wall, rss, out))
-        print(f"repeat {i + 1}: {wall:.1f} s, peak RSS {rss:,.0f} MB, delivered {out['delivered']:,}, kept {out['kept']:,}")
+        print(
+            f"repeat {i + 1}: {wall:.1f} s, peak RSS {rss:,.0f} MB, delivered {out['delivered']:,}, kept {out['kept']:,}"
+        )
     walls = [r[0] for r in runs]
     delivered = runs[0][2]["delivered"]
-    print(f"ingest+purge+gate: median {statistics.median(walls):.1f} s for {delivered:,} delivered events"
-          f" ({delivered / statistics.median(walls):,.0f} events/s), peak RSS {max(r[1] for r in runs):,.0f} MB")
+    print(
+        f"ingest+purge+gate: median {statistics.median(walls):.1f} s for {delivered:,} delivered events"
+        f" ({delivered / statistics.median(walls):,.0f} events/s), peak RSS {max(r[1] for r in runs):,.0f} MB"
+    )
 
     policy = load_policy()
     run_at = as_of_moment(as_of, policy)
@@ -149,9 +175,13 @@ def main() -> None:
     customers_file = next((bank / "customers").glob("*.parquet"))
     t_pl, kept_pl = median_time(lambda: polars_filters(files, customers_file, run_at, cutoff), 3)
     t_pd, kept_pd = median_time(lambda: pandas_filters(files, customers_file, run_at, cutoff), 3)
-    assert kept_pl == kept_pd, f"polars kept {kept_pl}, pandas kept {kept_pd}: implementations differ"
-    print(f"filters on {rows:,} events: polars {t_pl:.2f} s, pandas baseline {t_pd:.2f} s,"
-          f" speed-up x{t_pd / t_pl:.1f} (same {kept_pl:,} kept)")
+    assert kept_pl == kept_pd, (
+        f"polars kept {kept_pl}, pandas kept {kept_pd}: implementations differ"
+    )
+    print(
+        f"filters on {rows:,} events: polars {t_pl:.2f} s, pandas baseline {t_pd:.2f} s,"
+        f" speed-up x{t_pd / t_pl:.1f} (same {kept_pl:,} kept)"
+    )
 
 
 if __name__ == "__main__":

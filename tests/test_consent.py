@@ -4,7 +4,12 @@ import polars as pl
 from literal_bank import frame, utc
 from polars.testing import assert_frame_equal
 
-from interestlab.consent import consent_intervals, consent_snapshot, consented_ids, usable_click_events
+from interestlab.consent import (
+    consent_intervals,
+    consent_snapshot,
+    consented_ids,
+    usable_click_events,
+)
 
 WEB = "web_data_commercial"
 
@@ -24,7 +29,13 @@ def history() -> pl.DataFrame:
     return frame(
         "consent_events",
         [
-            {"customer_id": c, "purpose": p, "granted": g, "recorded_at": t, "source": "internet_banking"}
+            {
+                "customer_id": c,
+                "purpose": p,
+                "granted": g,
+                "recorded_at": t,
+                "source": "internet_banking",
+            }
             for c, p, g, t in rows
         ],
     )
@@ -55,8 +66,13 @@ def test_tie_on_the_same_moment_is_read_as_withdrawal(policy) -> None:
     tie = frame(
         "consent_events",
         [
-            {"customer_id": "C1", "purpose": WEB, "granted": g, "recorded_at": utc(2026, 1, 1),
-             "source": "branch"}
+            {
+                "customer_id": "C1",
+                "purpose": WEB,
+                "granted": g,
+                "recorded_at": utc(2026, 1, 1),
+                "source": "branch",
+            }
             for g in (True, False)
         ],
     )
@@ -71,7 +87,10 @@ def test_intervals_pair_grants_with_withdrawals(policy) -> None:
             "granted_from": [utc(2026, 1, 1), utc(2026, 6, 1), utc(2026, 1, 1)],
             "granted_until": [utc(2026, 3, 1), None, utc(2026, 5, 1)],
         },
-        schema_overrides={"granted_from": pl.Datetime("us", "UTC"), "granted_until": pl.Datetime("us", "UTC")},
+        schema_overrides={
+            "granted_from": pl.Datetime("us", "UTC"),
+            "granted_until": pl.Datetime("us", "UTC"),
+        },
     )
     assert_frame_equal(got, expected)
 
@@ -79,8 +98,16 @@ def test_intervals_pair_grants_with_withdrawals(policy) -> None:
 def clicks() -> pl.LazyFrame:
     times = [utc(2026, 2, 1), utc(2026, 4, 1), utc(2026, 6, 15), utc(2026, 8, 1)]
     rows = [
-        {"event_id": i * 10 + j, "session_id": i, "customer_id": c, "identified_at": t, "ts": t,
-         "event_type": "theme_visit", "theme": "home", "channel": "web"}
+        {
+            "event_id": i * 10 + j,
+            "session_id": i,
+            "customer_id": c,
+            "identified_at": t,
+            "ts": t,
+            "event_type": "theme_visit",
+            "theme": "home",
+            "channel": "web",
+        }
         for i, c in enumerate(["C1", "C2", "C3"])
         for j, t in enumerate(times)
     ]

@@ -12,7 +12,9 @@ from interestlab.storage import check_bank, read_table, scan_table, write_parque
 
 def test_docs_page_is_rendered_from_the_contract() -> None:
     page = (PROJECT_ROOT / "docs" / "data-contract.md").read_text()
-    assert page == render_markdown() + "\n", "run `interestlab contract --markdown > docs/data-contract.md`"
+    assert page == render_markdown() + "\n", (
+        "run `interestlab contract --markdown > docs/data-contract.md`"
+    )
 
 
 def test_every_column_is_documented() -> None:
@@ -35,34 +37,41 @@ def test_missing_table_names_table_and_folder(make_bank) -> None:
     for f in (bank / "holdings").iterdir():
         f.unlink()
     (bank / "holdings").rmdir()
-    with pytest.raises(ContractError, match=r"table `holdings`: expected folder .* found no such folder"):
+    with pytest.raises(
+        ContractError, match=r"table `holdings`: expected folder .* found no such folder"
+    ):
         check_bank(bank)
 
 
 def test_empty_table_folder_is_an_error(make_bank) -> None:
     bank = make_bank()
     (bank / "products" / "part-0.parquet").unlink()
-    with pytest.raises(ContractError, match=r"table `products`: expected parquet files .* found none"):
+    with pytest.raises(
+        ContractError, match=r"table `products`: expected parquet files .* found none"
+    ):
         scan_table(bank, "products")
 
 
 def test_missing_column_names_table_column_and_expected_type(make_bank) -> None:
     bank = make_bank()
-    write_parquet(frame("customers", DEFAULT_ROWS["customers"]).drop("segment"),
-                  bank / "customers" / "part-0.parquet")
+    write_parquet(
+        frame("customers", DEFAULT_ROWS["customers"]).drop("segment"),
+        bank / "customers" / "part-0.parquet",
+    )
     with pytest.raises(
-        ContractError, match=r"table `customers` .*missing column `segment` \(expected type String\)"
+        ContractError,
+        match=r"table `customers` .*missing column `segment` \(expected type String\)",
     ):
         scan_table(bank, "customers")
 
 
 def test_wrong_type_is_never_coerced(make_bank) -> None:
     bank = make_bank()
-    bad = frame("customers", DEFAULT_ROWS["customers"]).with_columns(pl.col("birth_year").cast(pl.Int64))
+    bad = frame("customers", DEFAULT_ROWS["customers"]).with_columns(
+        pl.col("birth_year").cast(pl.Int64)
+    )
     write_parquet(bad, bank / "customers" / "part-0.parquet")
-    with pytest.raises(
-        ContractError, match=r"column `birth_year` has type Int64, expected Int16"
-    ):
+    with pytest.raises(ContractError, match=r"column `birth_year` has type Int64, expected Int16"):
         scan_table(bank, "customers")
 
 

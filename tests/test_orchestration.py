@@ -14,7 +14,11 @@ def write_notebook(path: Path, *sources: str) -> None:
     params = nbformat.v4.new_code_cell('as_of = ""\noutput_dir = ""\nrun_id = ""\nseed = 0')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, *(nbformat.v4.new_code_cell(s) for s in sources)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, path)
 
 
@@ -22,32 +26,59 @@ def write_notebook(path: Path, *sources: str) -> None:
 def chain(tmp_path: Path) -> Path:
     nbs = tmp_path / "nbs"
     nbs.mkdir()
-    write_notebook(nbs / "a.ipynb", "from pathlib import Path\nPath(output_dir, 'a.txt').write_text(as_of + str(seed))")
+    write_notebook(
+        nbs / "a.ipynb",
+        "from pathlib import Path\nPath(output_dir, 'a.txt').write_text(as_of + str(seed))",
+    )
     write_notebook(nbs / "b.ipynb", "x = 1", "raise ValueError('induced failure in b')")
-    write_notebook(nbs / "c.ipynb", "from pathlib import Path\nPath(output_dir, 'c.txt').write_text('c')")
+    write_notebook(
+        nbs / "c.ipynb", "from pathlib import Path\nPath(output_dir, 'c.txt').write_text('c')"
+    )
     return nbs
 
 
 @pytest.mark.slow
 def test_chain_passes_parameters_and_records_the_run(chain: Path, tmp_path: Path) -> None:
     runs = tmp_path / "runs"
-    first = run_notebooks(date(2026, 11, 15), parameters={"seed": 7}, notebooks=("a.ipynb", "c.ipynb"),
-                          runs_dir=runs, notebooks_dir=chain, run_id="r1")
+    first = run_notebooks(
+        date(2026, 11, 15),
+        parameters={"seed": 7},
+        notebooks=("a.ipynb", "c.ipynb"),
+        runs_dir=runs,
+        notebooks_dir=chain,
+        run_id="r1",
+    )
     assert (first.run_dir / "a.txt").read_text() == "2026-11-157"
     assert read_run(first.run_dir)["status"] == "succeeded"
     assert first.replaced is None
-    second = run_notebooks(date(2026, 11, 15), parameters={"seed": 7}, notebooks=("a.ipynb",),
-                           runs_dir=runs, notebooks_dir=chain, run_id="r2")
+    second = run_notebooks(
+        date(2026, 11, 15),
+        parameters={"seed": 7},
+        notebooks=("a.ipynb",),
+        runs_dir=runs,
+        notebooks_dir=chain,
+        run_id="r2",
+    )
     assert second.replaced == "r1"
     assert (runs / "current-2026-11-15").resolve() == second.run_dir.resolve()
 
 
 @pytest.mark.slow
-def test_failing_notebook_stops_the_chain_and_keeps_the_partial(chain: Path, tmp_path: Path) -> None:
+def test_failing_notebook_stops_the_chain_and_keeps_the_partial(
+    chain: Path, tmp_path: Path
+) -> None:
     runs = tmp_path / "runs"
-    with pytest.raises(RunFailedError, match=r"stopped at notebook b.ipynb, cell .*induced failure in b"):
-        run_notebooks(date(2026, 11, 15), parameters={}, notebooks=("a.ipynb", "b.ipynb", "c.ipynb"),
-                      runs_dir=runs, notebooks_dir=chain, run_id="r1")
+    with pytest.raises(
+        RunFailedError, match=r"stopped at notebook b.ipynb, cell .*induced failure in b"
+    ):
+        run_notebooks(
+            date(2026, 11, 15),
+            parameters={},
+            notebooks=("a.ipynb", "b.ipynb", "c.ipynb"),
+            runs_dir=runs,
+            notebooks_dir=chain,
+            run_id="r1",
+        )
     run_dir = runs / "r1"
     assert (run_dir / "notebooks" / "b.ipynb").exists()
     assert not (run_dir / "c.txt").exists()
@@ -67,9 +98,11 @@ def test_second_run_while_one_is_active_exits_cleanly(tmp_path: Path) -> None:
     holder.start()
     entered.wait(10)
     try:
-        with pytest.raises(RunLockedError, match=r"another interestlab run holds the lock .*pid"):
-            with workspace_lock(tmp_path):
-                pass
+        with (
+            pytest.raises(RunLockedError, match=r"another interestlab run holds the lock .*pid"),
+            workspace_lock(tmp_path),
+        ):
+            pass
     finally:
         release.set()
         holder.join()

@@ -31,7 +31,11 @@ def test_default_policy_carries_the_notice(policy) -> None:
         (("retention", "click_data_days"), 400, r"between 1 and 365 .* found 400"),
         (("retention", "click_data_days"), "365", r"must be a int, found '365'"),
         (("communication", "monthly_commercial_cap"), -1, r">= 0, found -1"),
-        (("communication", "capped_channels"), ["letter", "pigeon"], r"unknown values \['pigeon'\]"),
+        (
+            ("communication", "capped_channels"),
+            ["letter", "pigeon"],
+            r"unknown values \['pigeon'\]",
+        ),
         (("communication", "exempt_channels"), ["letter"], r"both capped and exempt"),
         (("communication", "exempt_categories"), ["commercial"], r"both counted and exempt"),
         (("consent", "email_purpose"), "marketing", r"`consent.email_purpose` must be one of"),

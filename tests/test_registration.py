@@ -12,12 +12,22 @@ from interestlab.policy import as_of_moment
 from interestlab.registration import ingest_feed
 
 RUN_AT = utc(2026, 11, 14, 23)  # 2026-11-15 local midnight
+LOGIN = utc(2026, 10, 1, 9)
+CLICK = utc(2026, 10, 1, 9, 5)
 
 
-def event(event_id, *, customer="C1", identified=utc(2026, 10, 1, 9), ts=utc(2026, 10, 1, 9, 5), **kw):
-    row = {"event_id": event_id, "session_id": 100 + event_id, "customer_id": customer,
-           "identified_at": identified, "ts": ts, "event_type": "theme_visit", "theme": "home",
-           "product_family": None, "channel": "web"}
+def event(event_id, *, customer="C1", identified=LOGIN, ts=CLICK, **kw):
+    row = {
+        "event_id": event_id,
+        "session_id": 100 + event_id,
+        "customer_id": customer,
+        "identified_at": identified,
+        "ts": ts,
+        "event_type": "theme_visit",
+        "theme": "home",
+        "product_family": None,
+        "channel": "web",
+    }
     return row | kw
 
 
@@ -31,18 +41,27 @@ def test_only_identified_events_at_or_after_login_are_stored(make_bank, tmp_path
         click_events=[
             event(1, ts=login),  # exactly at identification: kept
             event(2, ts=login + timedelta(minutes=3)),  # after: kept
-            event(3, ts=login - timedelta(seconds=1)),  # before login in the same session: never stored
+            event(
+                3, ts=login - timedelta(seconds=1)
+            ),  # before login in the same session: never stored
             event(4, customer=None, identified=None),  # anonymous session: never stored
         ]
     )
     store = tmp_path / "store"
     report = ingest(bank, store, policy)
     assert scan_clicks(store).collect().sort("event_id")["event_id"].to_list() == [1, 2]
-    assert (report.kept, report.pre_identification, report.anonymous, report.quarantined) == (2, 1, 1, 0)
+    assert (report.kept, report.pre_identification, report.anonymous, report.quarantined) == (
+        2,
+        1,
+        1,
+        0,
+    )
 
 
 def test_reingesting_the_same_feed_is_a_no_op(make_bank, tmp_path, policy) -> None:
-    bank = make_bank(click_events=[event(1), event(2, ts=utc(2026, 9, 30, 10), identified=utc(2026, 9, 30, 9))])
+    bank = make_bank(
+        click_events=[event(1), event(2, ts=utc(2026, 9, 30, 10), identified=utc(2026, 9, 30, 9))]
+    )
     store = tmp_path / "store"
     first = ingest(bank, store, policy, "r1")
     files = {p: p.read_bytes() for p in (store / "click_events").rglob("*.parquet")}
@@ -106,7 +125,9 @@ def test_contract_error_stops_before_anything_is_written(make_bank, tmp_path, po
     assert not (tmp_path / "store").exists()
 
 
-def test_failed_month_write_leaves_store_consistent(make_bank, tmp_path, policy, monkeypatch) -> None:
+def test_failed_month_write_leaves_store_consistent(
+    make_bank, tmp_path, policy, monkeypatch
+) -> None:
     bank = make_bank(click_events=[event(1)])
     store = tmp_path / "store"
     ingest(bank, store, policy, "r1")

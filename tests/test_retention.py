@@ -13,8 +13,15 @@ from interestlab.storage import write_json, write_parquet
 
 def store_with(tmp_path, stamps):
     rows = [
-        {"event_id": i, "session_id": i, "customer_id": "C1", "identified_at": t, "ts": t,
-         "event_type": "info_consult", "channel": "app"}
+        {
+            "event_id": i,
+            "session_id": i,
+            "customer_id": "C1",
+            "identified_at": t,
+            "ts": t,
+            "event_type": "info_consult",
+            "channel": "app",
+        }
         for i, t in enumerate(stamps)
     ]
     df = frame("click_events", rows).with_columns(pl.col("ts").dt.strftime("%Y-%m").alias("m"))
@@ -45,7 +52,9 @@ def test_boundary_364_365_366_days(tmp_path, policy, run_date, label) -> None:
 def test_dst_cutoff_is_local_midnight_not_24h_multiples(tmp_path, policy) -> None:
     run_at = as_of_moment(date(2026, 3, 30), policy)  # 2026-03-29 22:00 UTC (CEST)
     naive_cutoff = run_at - timedelta(days=365)  # 2025-03-29 22:00 UTC: an hour too early
-    in_between = naive_cutoff + timedelta(minutes=30)  # 2025-03-29 23:30 local: 366 calendar days ago
+    in_between = naive_cutoff + timedelta(
+        minutes=30
+    )  # 2025-03-29 23:30 local: 366 calendar days ago
     store = store_with(tmp_path, [in_between, utc(2026, 3, 1)])
     purge_expired(store, policy=policy, run_at=run_at, run_id="p1")
     assert in_between not in scan_clicks(store).collect()["ts"].to_list()
@@ -86,8 +95,22 @@ def test_quarantined_rows_expire_too(tmp_path, policy) -> None:
     store = store_with(tmp_path, [utc(2026, 5, 1)])
     q = frame(
         "click_events",
-        [{"event_id": 1, "session_id": 1, "ts": utc(2025, 1, 1), "event_type": "x", "channel": "web"},
-         {"event_id": 2, "session_id": 1, "ts": utc(2026, 10, 1), "event_type": "x", "channel": "web"}],
+        [
+            {
+                "event_id": 1,
+                "session_id": 1,
+                "ts": utc(2025, 1, 1),
+                "event_type": "x",
+                "channel": "web",
+            },
+            {
+                "event_id": 2,
+                "session_id": 1,
+                "ts": utc(2026, 10, 1),
+                "event_type": "x",
+                "channel": "web",
+            },
+        ],
     ).with_columns(pl.lit(utc(2026, 10, 2)).alias("quarantined_at"))
     write_parquet(q, store / "quarantine" / "r1.parquet")
     receipt = purge_expired(store, policy=policy, run_at=run_at, run_id="p1")

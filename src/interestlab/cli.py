@@ -107,9 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _registrars():
     """Sub-commands of the stage packages (each owns its arguments and help)."""
     from interestlab.features.cli import register as features
+    from interestlab.modeling.cli import register as modeling
+    from interestlab.planning.cli import register as planning
     from interestlab.synth.cli import register as synth
 
-    return [synth, features]
+    return [synth, features, modeling, planning]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -103,7 +103,8 @@ def consent_intervals(
         grants.join(withdrawals, on="customer_id", how="left")
         .with_columns(
             pl.when(
-                pl.col("granted_from").is_null() | (pl.col("granted_until") > pl.col("granted_from"))
+                pl.col("granted_from").is_null()
+                | (pl.col("granted_until") > pl.col("granted_from"))
             )
             .then(pl.col("granted_until"))
             .alias("granted_until")

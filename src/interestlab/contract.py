@@ -84,7 +84,9 @@ TABLES: dict[str, Table] = {
             "customers",
             "One row per customer; identity data the bank already holds (R4).",
             (
-                Column("customer_id", pl.String(), "Pseudonymous customer id (no name, no number)."),
+                Column(
+                    "customer_id", pl.String(), "Pseudonymous customer id (no name, no number)."
+                ),
                 Column("birth_year", pl.Int16(), "Year of birth; models see an age band only."),
                 Column("language", pl.String(), "Correspondence language.", domain=LANGUAGES),
                 Column("region", pl.String(), "Region of residence.", domain=REGIONS),
@@ -132,7 +134,12 @@ TABLES: dict[str, Table] = {
                 Column("account_id", pl.String(), "Linked account."),
                 Column("theme", pl.String(), "Theme chosen by the customer.", domain=THEMES),
                 Column("linked_at", UTC_TS, "Moment of linking (UTC)."),
-                Column("unlinked_at", UTC_TS, "Moment of unlinking (UTC); null while linked.", nullable=True),
+                Column(
+                    "unlinked_at",
+                    UTC_TS,
+                    "Moment of unlinking (UTC); null while linked.",
+                    nullable=True,
+                ),
             ),
             key=("customer_id", "account_id", "theme", "linked_at"),
             rules=("R5", "R10"),
@@ -170,8 +177,12 @@ TABLES: dict[str, Table] = {
                     nullable=True,
                 ),
                 Column("ts", UTC_TS, "Moment of the event (UTC)."),
-                Column("event_type", pl.String(), "What the customer did (R2).", domain=EVENT_TYPES),
-                Column("theme", pl.String(), "Theme dossier, if any.", nullable=True, domain=THEMES),
+                Column(
+                    "event_type", pl.String(), "What the customer did (R2).", domain=EVENT_TYPES
+                ),
+                Column(
+                    "theme", pl.String(), "Theme dossier, if any.", nullable=True, domain=THEMES
+                ),
                 Column(
                     "product_family",
                     pl.String(),
@@ -194,7 +205,12 @@ TABLES: dict[str, Table] = {
                 Column("customer_id", pl.String(), "Pseudonymous customer id."),
                 Column("sent_at", UTC_TS, "Moment sent or shown (UTC)."),
                 Column("channel", pl.String(), "Channel.", domain=COMM_CHANNELS),
-                Column("category", pl.String(), "Commercial or exempt category.", domain=COMM_CATEGORIES),
+                Column(
+                    "category",
+                    pl.String(),
+                    "Commercial or exempt category.",
+                    domain=COMM_CATEGORIES,
+                ),
                 Column("product_id", pl.String(), "Product concerned, if any.", nullable=True),
             ),
             key=("comm_id",),

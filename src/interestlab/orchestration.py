@@ -53,7 +53,9 @@ def workspace_lock(runs_dir: Path) -> Iterator[None]:
         except BlockingIOError as exc:
             fh.seek(0)
             holder = fh.read().strip() or "unknown"
-            msg = f"another interestlab run holds the lock {path} ({holder}); try again when it ends"
+            msg = (
+                f"another interestlab run holds the lock {path} ({holder}); try again when it ends"
+            )
             raise RunLockedError(msg) from exc
         fh.seek(0)
         fh.truncate()
@@ -102,9 +104,19 @@ def run_notebooks(
         current = runs_dir / f"current-{as_of.isoformat()}"
         replaced = os.readlink(current) if current.is_symlink() else None
         (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
-        params = {**parameters, "as_of": as_of.isoformat(), "output_dir": str(run_dir), "run_id": run_id}
-        record: dict[str, Any] = {"run_id": run_id, "as_of": as_of.isoformat(),
-                                  "parameters": params, "status": "running", "steps": []}
+        params = {
+            **parameters,
+            "as_of": as_of.isoformat(),
+            "output_dir": str(run_dir),
+            "run_id": run_id,
+        }
+        record: dict[str, Any] = {
+            "run_id": run_id,
+            "as_of": as_of.isoformat(),
+            "parameters": params,
+            "status": "running",
+            "steps": [],
+        }
         write_json(record, run_dir / "run.json")
         timings: dict[str, float] = {}
         for name in notebooks:

@@ -91,10 +91,8 @@ def _get(raw: dict[str, Any], dotted: str, kind: type) -> Any:
             msg = f"policy: missing key `{dotted}` (expected a {kind.__name__})"
             raise PolicyError(msg)
         node = node[part]
-    if kind is int and isinstance(node, bool):
-        node_ok = False
-    else:
-        node_ok = isinstance(node, kind)
+    # bool is an int subclass: `true` must not pass for a number.
+    node_ok = isinstance(node, kind) and not (kind is int and isinstance(node, bool))
     if not node_ok:
         msg = f"policy: `{dotted}` must be a {kind.__name__}, found {node!r}"
         raise PolicyError(msg)
@@ -104,7 +102,9 @@ def _get(raw: dict[str, Any], dotted: str, kind: type) -> Any:
 def _subset(dotted: str, values: list[Any], allowed: tuple[str, ...]) -> tuple[str, ...]:
     unknown = [v for v in values if v not in allowed]
     if unknown:
-        msg = f"policy: `{dotted}` has unknown values {unknown}; expected a subset of {list(allowed)}"
+        msg = (
+            f"policy: `{dotted}` has unknown values {unknown}; expected a subset of {list(allowed)}"
+        )
         raise PolicyError(msg)
     return tuple(values)
 
@@ -118,7 +118,9 @@ def parse_policy(raw: Any, *, sha256: str = "") -> Policy:
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        msg = f"policy: `timezone` must be an IANA zone such as 'Europe/Brussels', found {timezone!r}"
+        msg = (
+            f"policy: `timezone` must be an IANA zone such as 'Europe/Brussels', found {timezone!r}"
+        )
         raise PolicyError(msg) from exc
     retention = _get(raw, "retention.click_data_days", int)
     if not 1 <= retention <= MAX_RETENTION_DAYS:
@@ -132,8 +134,12 @@ def parse_policy(raw: Any, *, sha256: str = "") -> Policy:
         msg = f"policy: `communication.monthly_commercial_cap` must be >= 0, found {cap}"
         raise PolicyError(msg)
     comm = "communication."
-    capped = _subset(comm + "capped_channels", _get(raw, comm + "capped_channels", list), COMM_CHANNELS)
-    exempt_ch = _subset(comm + "exempt_channels", _get(raw, comm + "exempt_channels", list), COMM_CHANNELS)
+    capped = _subset(
+        comm + "capped_channels", _get(raw, comm + "capped_channels", list), COMM_CHANNELS
+    )
+    exempt_ch = _subset(
+        comm + "exempt_channels", _get(raw, comm + "exempt_channels", list), COMM_CHANNELS
+    )
     if set(capped) & set(exempt_ch):
         msg = f"policy: channels {sorted(set(capped) & set(exempt_ch))} are both capped and exempt"
         raise PolicyError(msg)
@@ -150,7 +156,9 @@ def parse_policy(raw: Any, *, sha256: str = "") -> Policy:
     email_purpose = _get(raw, "consent.email_purpose", str)
     for key, value in (("web_data_purpose", web_purpose), ("email_purpose", email_purpose)):
         if value not in CONSENT_PURPOSES:
-            msg = f"policy: `consent.{key}` must be one of {list(CONSENT_PURPOSES)}, found {value!r}"
+            msg = (
+                f"policy: `consent.{key}` must be one of {list(CONSENT_PURPOSES)}, found {value!r}"
+            )
             raise PolicyError(msg)
     providers = _get(raw, "group.providers", list)
     if not providers or not all(isinstance(p, str) and p for p in providers):

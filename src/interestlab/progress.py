@@ -20,7 +20,11 @@ def step(message: str) -> None:
     elapsed = time.perf_counter() - _START
     minutes, seconds = divmod(elapsed, 60)
     hours, minutes = divmod(int(minutes), 60)
-    print(f"[interestlab {hours:02d}:{minutes:02d}:{seconds:04.1f}] {message}", file=sys.stderr, flush=True)
+    print(
+        f"[interestlab {hours:02d}:{minutes:02d}:{seconds:04.1f}] {message}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def fmt_count(n: int) -> str:

@@ -85,8 +85,10 @@ def classify_events(
     window (R3: never stored, not even until the next purge); the rest is kept
     (duplicates are resolved against the store by `ingest_feed`).
     """
-    known = known_customers.select("customer_id").unique().with_columns(
-        pl.lit(True).alias("_known_customer")
+    known = (
+        known_customers.select("customer_id")
+        .unique()
+        .with_columns(pl.lit(True).alias("_known_customer"))
     )
     return (
         feed.join(known, on="customer_id", how="left")
@@ -185,7 +187,9 @@ def ingest_feed(
             )
         kept = labelled.filter(pl.col("outcome") == KEPT).select(STORE_SCHEMA.names())
         for (month,), part in sorted(
-            kept.with_columns(month_expr().alias("_month")).partition_by("_month", as_dict=True).items()
+            kept.with_columns(month_expr().alias("_month"))
+            .partition_by("_month", as_dict=True)
+            .items()
         ):
             target = month_file(store_dir, month)
             existing = (

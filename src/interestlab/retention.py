@@ -56,10 +56,14 @@ class PurgeReceipt:
 def _purge_clicks(store_dir: Path, cutoff: datetime, receipt: PurgeReceipt) -> None:
     for month in stored_months(store_dir):
         target = month_file(store_dir, month)
-        bounds = scan_clicks(store_dir, [month]).select(
-            pl.len().alias("rows"),
-            expired(pl.col("ts"), cutoff).sum().alias("expired"),
-        ).collect()
+        bounds = (
+            scan_clicks(store_dir, [month])
+            .select(
+                pl.len().alias("rows"),
+                expired(pl.col("ts"), cutoff).sum().alias("expired"),
+            )
+            .collect()
+        )
         rows, n_expired = bounds.row(0)
         if n_expired == 0:
             continue
@@ -80,7 +84,9 @@ def _purge_clicks(store_dir: Path, cutoff: datetime, receipt: PurgeReceipt) -> N
         receipt.partitions.append(
             {"month": month, "action": action, "rows_before": rows, "rows_removed": n_expired}
         )
-        step(f"purge: month {month} {action}, removed {fmt_count(n_expired)} of {fmt_count(rows)} rows")
+        step(
+            f"purge: month {month} {action}, removed {fmt_count(n_expired)} of {fmt_count(rows)} rows"
+        )
 
 
 def _purge_quarantine(store_dir: Path, cutoff: datetime, receipt: PurgeReceipt) -> None:

@@ -19,7 +19,10 @@ from interestlab.storage import check_bank, write_json
 
 
 def resolve_paths(
-    as_of: date, *, bank_dir: str | Path | None, store_dir: str | Path | None,
+    as_of: date,
+    *,
+    bank_dir: str | Path | None,
+    store_dir: str | Path | None,
     output_dir: str | Path | None,
 ) -> tuple[Path, Path, Path]:
     """Default paths (empty string or None -> the workspace default)."""
@@ -70,7 +73,9 @@ def ingest_and_validate(
     # (counted, kept with reasons). The curated store is gated below with the same
     # `click_events` contract suite plus the compliance suites.
     reference_tables = [name for name in TABLE_NAMES if name != "click_events"]
-    validate_bank(bank, output_dir=output, policy=policy, tables=reference_tables).raise_for_failure()
+    validate_bank(
+        bank, output_dir=output, policy=policy, tables=reference_tables
+    ).raise_for_failure()
     ingest = ingest_feed(bank, store, policy=policy, run_at=run_at, run_id=run_id)
     purge = purge_expired(store, policy=policy, run_at=run_at, run_id=run_id)
     step("gate: validating the curated store (compliance suites)")

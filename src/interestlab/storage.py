@@ -29,14 +29,14 @@ def table_files(bank_dir: Path, table: Table) -> list[Path]:
     """Sorted parquet files of one contract table (monthly sub-folders included)."""
     folder = Path(bank_dir) / table.name
     if not folder.is_dir():
-        msg = (
-            f"table `{table.name}`: expected folder {folder} with parquet files, found no such folder"
-        )
+        msg = f"table `{table.name}`: expected folder {folder} with parquet files, found no such folder"
         raise ContractError(msg)
     pattern = "month=*/*.parquet" if table.partitioned_by_month else "*.parquet"
     files = sorted(folder.glob(pattern))
     if not files:
-        msg = f"table `{table.name}`: expected parquet files matching {folder}/{pattern}, found none"
+        msg = (
+            f"table `{table.name}`: expected parquet files matching {folder}/{pattern}, found none"
+        )
         raise ContractError(msg)
     return files
 

@@ -1,0 +1,91 @@
+import json
+import sqlite3
+
+import pytest
+
+from interestlab.modeling import CANDIDATE, alias_history, tracking
+from interestlab.modeling.model_card import REQUIRED_SECTIONS
+
+
+def test_report_has_metrics_versions_and_truth(trained) -> None:
+    _, report = trained
+    frame = report.to_frame()
+    assert frame["family"].to_list() == ["mortgage", "savings"]
+    assert frame["version"].to_list() == ["1", "1"]
+    assert (frame["test_auc"] > 0.6).all()
+    assert frame["challenger_test_auc"].is_not_null().all()
+    assert frame["truth_auc"].is_not_nan().all()  # truth table given
+    assert report.skipped == {}
+    assert set(report.families["mortgage"].plots) >= {"roc", "reliability", "shap_summary"}
+    assert all(path.is_file() for path in report.families["mortgage"].plots.values())
+
+
+def test_store_is_absolute_sqlite_under_workspace_mlruns(trained_home) -> None:
+    assert tracking.tracking_uri() == f"sqlite:///{trained_home / 'mlruns' / 'mlflow.db'}"
+    assert (trained_home / "mlruns" / "mlflow.db").is_file()
+    experiment = tracking.client().get_experiment_by_name(tracking.EXPERIMENT_NAME)
+    assert experiment.artifact_location.startswith(f"file://{trained_home}/mlruns/artifacts/")
+
+
+def test_parent_and_child_runs_carry_lineage(trained, trained_home) -> None:
+    _, report = trained
+    client = tracking.client()
+    parent = client.get_run(report.run_id)
+    for key in (
+        "git_commit",
+        "policy_version",
+        "data_window",
+        "snapshot_hashes",
+        "gx_status",
+        "as_of_dates",
+        "trainer",
+    ):
+        assert parent.data.tags[key], key
+    assert parent.data.tags["gx_status"] == "True"
+    assert parent.data.params["lightgbm.num_leaves"] == "7"
+    child = client.get_run(report.families["mortgage"].run_id)
+    assert child.data.tags["mlflow.parentRunId"] == report.run_id
+    assert child.data.metrics["test_auc"] == pytest.approx(
+        report.families["mortgage"].metrics["auc"]
+    )
+    assert child.data.params["lightgbm.deterministic"] == "True"
+    artifacts = {a.path for a in client.list_artifacts(child.info.run_id, "plots")}
+    assert {"plots/roc.png", "plots/reliability.png", "plots/shap_summary.png"} <= artifacts
+
+
+def test_registered_version_has_card_candidate_alias_and_audit(trained_home) -> None:
+    client = tracking.client()
+    version = client.get_model_version_by_alias("interest-mortgage", CANDIDATE)
+    assert str(version.version) == "1"
+    for section in REQUIRED_SECTIONS:
+        assert f"## {section}" in version.description, section
+    assert (
+        "R1" in version.description and "R3" in version.description and "R13" in version.description
+    )
+    assert version.tags["trainer"] == "alice"
+    history = alias_history("mortgage")
+    assert history[0] | {"when": None} == {
+        "alias": CANDIDATE,
+        "from_version": None,
+        "to_version": "1",
+        "who": "alice",
+        "when": None,
+        "reason": f"registered by training run {history[0]['reason'].split()[-1]}",
+    }
+
+
+def test_no_customer_ids_in_mlflow_store_or_artifacts(trained, trained_home) -> None:
+    # Every param, tag, description and metric key lives in the SQLite file; artifacts on disk.
+    assert b"CUST" not in (trained_home / "mlruns" / "mlflow.db").read_bytes()
+    with sqlite3.connect(trained_home / "mlruns" / "mlflow.db") as db:
+        texts = [
+            row[0]
+            for row in db.execute("select value from params union all select value from tags")
+        ]
+    assert texts and not any("CUST" in str(t) for t in texts)
+    files = [p for p in (trained_home / "mlruns" / "artifacts").rglob("*") if p.is_file()]
+    assert any(p.name == "input_example.json" for p in files)
+    for path in files:
+        assert b"CUST" not in path.read_bytes(), path
+    example = next(p for p in files if p.name == "input_example.json")
+    assert "customer_id" not in json.loads(example.read_text())["columns"]

@@ -1,0 +1,191 @@
+from datetime import UTC, datetime
+
+import numpy as np
+import polars as pl
+import pytest
+
+from interestlab.modeling.train import (
+    SPLIT_COLUMN,
+    SkipFamily,
+    assign_split,
+    check_training_set,
+    family_rows,
+    feature_columns,
+    group_families,
+    resolve_params,
+    train_family,
+)
+
+
+@pytest.fixture
+def split_frame(training_set, policy):
+    return assign_split(training_set, n_test_months=2, policy=policy)
+
+
+def test_feature_columns_exclude_keys_and_labels(training_set) -> None:
+    features = feature_columns(training_set)
+    assert "customer_id" not in features and "as_of" not in features
+    assert not any(c.startswith("label__") for c in features)
+    assert "fam_mortgage__simulation_90d" in features
+
+
+def test_out_of_time_split_has_no_overlap(split_frame) -> None:
+    frame, info = split_frame
+    assert info.train_months == ("2026-03", "2026-04", "2026-05")
+    assert info.valid_month == "2026-06"
+    assert info.test_months == ("2026-07", "2026-08")
+    dates = frame.group_by(SPLIT_COLUMN).agg(
+        pl.col("as_of").min().alias("first"), pl.col("as_of").max().alias("last")
+    )
+    bounds = {row[SPLIT_COLUMN]: (row["first"], row["last"]) for row in dates.iter_rows(named=True)}
+    assert bounds["train"][1] < bounds["valid"][0] <= bounds["valid"][1] < bounds["test"][0]
+
+
+def test_split_uses_bank_local_months(policy, make_set) -> None:
+    # 2026-05-31 22:00 UTC is 2026-06-01 00:00 in Brussels: a June snapshot.
+    dates = [datetime(2026, m, 1, tzinfo=UTC) for m in (3, 4, 5)] + [
+        datetime(2026, 5, 31, 22, tzinfo=UTC)
+    ]
+    frame = make_set(20, as_of_dates=dates)
+    _, info = assign_split(frame, n_test_months=1, policy=policy)
+    assert info.test_months == ("2026-06",)
+
+
+def test_split_needs_enough_months(training_set, policy) -> None:
+    with pytest.raises(ValueError, match="needs at least 7 as-of months .* found 6"):
+        assign_split(training_set, n_test_months=5, policy=policy)
+    with pytest.raises(ValueError, match="`n_test_months` must be a positive integer, got 0"):
+        assign_split(training_set, n_test_months=0, policy=policy)
+
+
+def test_check_training_set_errors(training_set) -> None:
+    with pytest.raises(ValueError, match="missing label column `label__car_loan`"):
+        check_training_set(training_set, families=["car_loan"])
+    with pytest.raises(ValueError, match="unknown family `boats`"):
+        check_training_set(training_set, families=["boats"])
+    with pytest.raises(ValueError, match="`families` is empty"):
+        check_training_set(training_set, families=[])
+    with pytest.raises(ValueError, match="missing column `customer_id`"):
+        check_training_set(training_set.drop("customer_id"), families=["savings"])
+    with pytest.raises(ValueError, match="column `as_of` has type Datetime\\(time_unit='ms'"):
+        check_training_set(
+            training_set.with_columns(pl.col("as_of").dt.cast_time_unit("ms")),
+            families=["mortgage", "savings"],
+        )
+    with pytest.raises(
+        ValueError, match="feature columns must be numeric, found \\[\\('note', 'String'\\)"
+    ):
+        check_training_set(
+            training_set.with_columns(note=pl.lit("x")), families=["mortgage", "savings"]
+        )
+
+
+def test_resolve_params_merges_and_validates() -> None:
+    params = resolve_params({"lightgbm": {"num_leaves": 15}, "gates": {"min_auc": 0.7}})
+    assert params["lightgbm"]["num_leaves"] == 15 and params["lightgbm"]["max_depth"] == 6
+    assert params["gates"]["min_auc"] == 0.7 and params["gates"]["max_psi"] == 0.25
+    with pytest.raises(ValueError, match="unknown key `num_trees`"):
+        resolve_params({"num_trees": 3})
+    with pytest.raises(ValueError, match="unknown gate\\(s\\) \\['min_gini'\\]"):
+        resolve_params({"gates": {"min_gini": 0.3}})
+    with pytest.raises(ValueError, match="`lightgbm.max_depth` must be in 1..12"):
+        resolve_params({"lightgbm": {"max_depth": -1}})
+    with pytest.raises(ValueError, match="`lightgbm.num_leaves` must be in 2..255"):
+        resolve_params({"lightgbm": {"num_leaves": 1000}})
+    with pytest.raises(ValueError, match="`negative_rate` must be in \\(0, 1\\]"):
+        resolve_params({"negative_rate": 0})
+
+
+def test_negative_sampling_weights_and_test_months_untouched(split_frame) -> None:
+    frame, _ = split_frame
+    full = family_rows(frame, "savings", negative_rate=1.0, seed=1)
+    sampled = family_rows(frame, "savings", negative_rate=0.5, seed=1)
+    test_full = full.filter(pl.col(SPLIT_COLUMN) == "test")
+    test_sampled = sampled.filter(pl.col(SPLIT_COLUMN) == "test")
+    assert test_sampled.height == test_full.height and (test_sampled["weight"] == 1).all()
+    negatives = sampled.filter((pl.col(SPLIT_COLUMN) != "test") & (pl.col("label__savings") == 0))
+    assert (negatives["weight"] == 2.0).all()
+    positives = sampled.filter((pl.col(SPLIT_COLUMN) != "test") & (pl.col("label__savings") == 1))
+    assert (positives["weight"] == 1.0).all()
+    n_negatives = full.filter(
+        (pl.col(SPLIT_COLUMN) != "test") & (pl.col("label__savings") == 0)
+    ).height
+    assert 0.4 < negatives.height / n_negatives < 0.6
+
+
+def test_family_rows_excludes_holders(split_frame) -> None:
+    frame, _ = split_frame
+    rows = family_rows(frame, "mortgage", negative_rate=1.0, seed=1)
+    assert rows.height == frame["label__mortgage"].is_not_null().sum() < frame.height
+
+
+@pytest.fixture(scope="module")
+def mortgage_result(make_set, small_params):
+    from interestlab.policy import load_policy
+
+    frame, _ = assign_split(make_set(), n_test_months=2, policy=load_policy())
+    features = feature_columns(make_set())
+    params = resolve_params(small_params)
+    return (
+        frame,
+        features,
+        params,
+        train_family(frame, "mortgage", features=features, params=params, seed=5),
+    )
+
+
+def test_planted_signal_is_learned(mortgage_result) -> None:
+    *_, result = mortgage_result
+    assert result.metrics["auc"] > 0.7
+    assert result.importance["feature"][0].startswith("fam_mortgage__")
+    assert result.shap["feature"][0].startswith("fam_mortgage__")
+    assert result.challenger_metrics["auc"] > 0.6  # challenger computed on the same test set
+    assert result.categorical == ["id__language", "id__age_band", "id__segment"]
+    assert set(result.segments["segment"]) == {"language", "age band", "segment"}
+    assert result.shap_values.shape == (100, len(result.features) + 1)
+    assert len(result.score_quantiles) == 101
+
+
+def test_retraining_is_bit_identical(mortgage_result) -> None:
+    frame, features, params, first = mortgage_result
+    again = train_family(frame, "mortgage", features=features, params=params, seed=5)
+    assert again.booster.model_to_string() == first.booster.model_to_string()
+    other_seed = train_family(frame, "mortgage", features=features, params=params, seed=6)
+    assert other_seed.booster.model_to_string() != first.booster.model_to_string()
+
+
+def test_family_without_enough_positives_is_skipped(split_frame, small_params) -> None:
+    frame, _ = split_frame
+    frame = frame.with_columns(pl.lit(0, dtype=pl.Int8).alias("label__savings"))
+    with pytest.raises(SkipFamily, match="0 positives in the training months"):
+        train_family(
+            frame,
+            "savings",
+            features=feature_columns(frame),
+            params=resolve_params(small_params),
+            seed=1,
+        )
+
+
+def test_group_families_in_contract_order() -> None:
+    products = pl.DataFrame(
+        {
+            "family": ["savings", "mortgage", "travel_insurance"],
+            "provider_in_group": [True, True, False],
+        }
+    )
+    assert group_families(products) == ["mortgage", "savings"]
+
+
+def test_challenger_alone() -> None:
+    from interestlab.modeling.challenger import LogisticChallenger
+
+    rng = np.random.default_rng(1)
+    x = np.column_stack([rng.normal(size=400), rng.integers(0, 3, 400), np.full(400, np.nan)])
+    x[::7, 0] = np.nan
+    y = (np.nan_to_num(x[:, 0]) + (x[:, 1] == 2) > 0.5).astype(float)
+    model = LogisticChallenger(categorical=(1,)).fit(x, y)
+    scores = model.predict(x)
+    assert scores.shape == (400,) and np.all((scores >= 0) & (scores <= 1))
+    with pytest.raises(ValueError, match="must hold both classes, found only \\[0.0\\]"):
+        LogisticChallenger().fit(x, np.zeros(400))
