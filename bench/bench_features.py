@@ -7,9 +7,14 @@ Times, in the same run and on the same events:
   * pandas  - the same click-window spec, on at most `--pandas-events` events.
 Prints medians of `--repeats` runs, ratios and peak RSS (sampled with psutil per phase).
 
-Run it at small sizes on a shared machine: `python bench/bench_features.py --customers 20000`.
-Until `interestlab.synth.generate_bank` exists the events are drawn here with numpy in the
-contract's shape (same seed -> same events).
+Inputs: with `--bank` and `--store` the generated bank (customers, holdings, products,
+consent) and the curated click store written by `interestlab ingest` (or
+`bench_ingest.py --keep-store`) are read from disk, as `interestlab features` does; without
+them a contract-shaped bank is drawn here with numpy (same seed -> same events).
+
+    .venv/bin/python bench/bench_features.py --customers 20000            # random, small
+    nice -n 10 .venv/bin/python bench/bench_features.py --bank bench/out/bank-1000000 \
+        --store bench/out/store-1000000 --repeats 3 --pandas-events 10000000   # full size
 """
 
 from __future__ import annotations
@@ -28,11 +33,13 @@ import numpy as np
 import polars as pl
 import psutil
 
+from interestlab.click_store import month_file, scan_clicks, stored_months
 from interestlab.config import DEFAULT_AS_OF, DEFAULT_SEED
 from interestlab.contract import EVENT_TYPES, FAMILIES, LANGUAGES, REGIONS, SEGMENTS, TABLES, THEMES
 from interestlab.features import build_features, build_training_set, monthly_as_ofs
 from interestlab.features.clicks import click_features, daily_activity, day_number, session_starts
 from interestlab.policy import as_of_moment, load_policy
+from interestlab.storage import scan_table
 
 
 def random_bank(n_customers: int, events_per_customer: int, *, seed: int, as_of: datetime):
@@ -123,6 +130,21 @@ def random_bank(n_customers: int, events_per_customer: int, *, seed: int, as_of:
     }
 
 
+def guard_memory(limit_gb: float) -> None:
+    """Abort this process (exit 3) if its RSS exceeds `limit_gb`: the machine is shared."""
+
+    def watch() -> None:
+        process = psutil.Process()
+        while True:
+            rss = process.memory_info().rss
+            if rss > limit_gb * 2**30:
+                print(f"ABORT: RSS {rss / 2**30:.1f} GB above --max-rss-gb {limit_gb}", flush=True)
+                os._exit(3)
+            time.sleep(0.2)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 class PeakRss:
     """Peak resident set size of this process while the block runs (sampled every 10 ms)."""
 
@@ -162,7 +184,7 @@ DUCKDB_DAILY = """
 CREATE OR REPLACE TEMP TABLE daily AS
 SELECT customer_id, CAST(timezone('{tz}', ts) AS DATE) AS day, event_type, product_family, theme,
        count(*) AS n
-FROM read_parquet('{files}') WHERE ts >= TIMESTAMPTZ '{start}' AND ts < TIMESTAMPTZ '{end}'
+FROM read_parquet({files}, hive_partitioning = false) WHERE ts >= TIMESTAMPTZ '{start}' AND ts < TIMESTAMPTZ '{end}'
 GROUP BY ALL
 """
 DUCKDB_WINDOWS = """
@@ -254,28 +276,53 @@ def main() -> None:
     parser.add_argument("--snapshots", type=int, default=12)
     parser.add_argument("--pandas-events", type=int, default=2_000_000)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument(
+        "--max-rss-gb", type=float, default=18.0, help="abort above this RSS (shared machine)"
+    )
+    parser.add_argument("--bank", type=Path, help="generated bank folder (with --store)")
+    parser.add_argument("--store", type=Path, help="curated click store (with --bank)")
+    parser.add_argument(
+        "--skip-snapshots", action="store_true", help="only the one-as-of and pandas phases"
+    )
     args = parser.parse_args()
+    guard_memory(args.max_rss_gb)
+    if (args.bank is None) != (args.store is None):
+        parser.error("--bank and --store go together")
     os.environ.setdefault("INTERESTLAB_QUIET", "1")
 
     policy = load_policy()
     as_of = as_of_moment(DEFAULT_AS_OF, policy)
     retention_start = policy.retention_cutoff(as_of)
     as_ofs = monthly_as_ofs(as_of, n_snapshots=args.snapshots, horizon_days=30, policy=policy)
-    bank = random_bank(args.customers, args.events_per_customer, seed=args.seed, as_of=as_of)
-    n_events = bank["click_events"].height
-    print(
-        f"bench_features: {args.customers:,} customers, {n_events:,} events, "
-        f"polars {pl.__version__}, {os.cpu_count()} cores, {args.repeats} repeats"
-    )
+    tables = ("customers", "holdings", "products", "consent_events")
+    bank: dict[str, pl.DataFrame] = {}
+    if args.store:
+        month_files = [month_file(args.store, m) for m in stored_months(args.store)]
+        n_customers = scan_table(args.bank, "customers").select(pl.len()).collect().item()
+    else:
+        bank = random_bank(args.customers, args.events_per_customer, seed=args.seed, as_of=as_of)
+        n_customers = args.customers
 
     with tempfile.TemporaryDirectory(prefix="bench_features_") as tmp:
-        files = Path(tmp) / "clicks.parquet"
-        bank["click_events"].write_parquet(files, row_group_size=1_000_000)
-        clicks = pl.scan_parquet(files)
-        lazy = {
-            name: bank[name].lazy()
-            for name in ("customers", "holdings", "products", "consent_events")
-        }
+        if args.store:
+            clicks = scan_clicks(args.store)
+            lazy = {name: scan_table(args.bank, name) for name in tables}
+        else:
+            month_files = [Path(tmp) / "clicks.parquet"]
+            bank["click_events"].write_parquet(month_files[0], row_group_size=1_000_000)
+            clicks = pl.scan_parquet(month_files[0])
+            lazy = {name: bank[name].lazy() for name in tables}
+        files = "[" + ", ".join(f"'{f}'" for f in month_files) + "]"
+        n_events = clicks.select(pl.len()).collect().item()
+        in_window = clicks.filter((pl.col("ts") >= retention_start) & (pl.col("ts") < as_of))
+        n_window = in_window.select(pl.len()).collect().item()
+        source = f"store {args.store}" if args.store else "random numpy bank"
+        print(
+            f"bench_features: {n_customers:,} customers, {n_events:,} events"
+            f" ({n_window:,} in the as-of's 365-day window), {source}, "
+            f"polars {pl.__version__}, {os.cpu_count()} cores, {args.repeats} repeats",
+            flush=True,
+        )
         results: dict[str, tuple[float, int]] = {}
         as_of_day = day_number(as_of.astimezone(policy.zone).date())
 
@@ -314,7 +361,8 @@ def main() -> None:
         measure("duckdb click windows", duckdb_one, args.repeats, results)
 
         print(f"{len(as_ofs)} snapshots")
-        measure(
+        measure_many = (lambda *a: None) if args.skip_snapshots else measure
+        measure_many(
             f"polars build_training_set x{len(as_ofs)}",
             lambda: build_training_set(
                 clicks,
@@ -337,10 +385,25 @@ def main() -> None:
             for t in as_ofs:
                 con.execute(DUCKDB_WINDOWS.format(day=t.astimezone(policy.zone).date())).fetchall()
 
-        measure(f"duckdb click windows x{len(as_ofs)}", duckdb_many, args.repeats, results)
+        measure_many(f"duckdb click windows x{len(as_ofs)}", duckdb_many, args.repeats, results)
 
-        n_pandas = min(n_events, args.pandas_events)
-        subset = bank["click_events"].head(n_pandas)
+        # The newest events in the as-of's window (every window of the spec gets rows).
+        if args.store:
+            parts, rows = [], 0
+            for month in reversed(stored_months(args.store)):
+                parts.append(
+                    scan_clicks(args.store, [month])
+                    .filter((pl.col("ts") >= retention_start) & (pl.col("ts") < as_of))
+                    .collect()
+                )
+                rows += parts[-1].height
+                if rows >= args.pandas_events:
+                    break
+            subset = pl.concat(parts).head(args.pandas_events)
+            del parts
+        else:
+            subset = bank["click_events"].head(args.pandas_events)
+        n_pandas = subset.height
         print(f"pandas comparison on {n_pandas:,} events")
         events_pd = subset.to_pandas()
         sub_lazy = subset.lazy()
@@ -362,22 +425,31 @@ def main() -> None:
             results,
         )
 
+    n = len(as_ofs)
     one = results["polars build_features (all features)"][0]
-    many = results[f"polars build_training_set x{len(as_ofs)}"][0]
+    windows = results["polars click windows"][0]
+    duck = results["duckdb click windows"][0]
     pandas_ratio = (
         results["pandas click windows (subset)"][0] / results["polars click windows (subset)"][0]
     )
     print("ratios")
-    print(
-        f"  polars/duckdb click windows, one as-of : "
-        f"{results['polars click windows'][0] / results['duckdb click windows'][0]:.2f}"
-        "  (target <= 1)"
-    )
+    print(f"  polars/duckdb click windows, one as-of : {windows / duck:.2f}  (target <= 1)")
+    print(f"  build_features (all) / duckdb windows  : {one / duck:.2f}  (information)")
     print(f"  pandas/polars click windows (subset)   : {pandas_ratio:.1f}  (target >= 10)")
-    print(f"  {len(as_ofs)} snapshots / one as-of (polars)    : {many / one:.2f}  (target < 3)")
+    if f"polars build_training_set x{n}" in results:
+        many = results[f"polars build_training_set x{n}"][0]
+        duck_many = results[f"duckdb click windows x{n}"][0]
+        print(f"  {n} snapshots / one as-of (polars)    : {many / one:.2f}  (target < 3)")
+        print(f"  polars x{n} / duckdb windows x{n}       : {many / duck_many:.2f}  (information)")
+    polars_peak = max(p for name, (_, p) in results.items() if name.startswith("polars"))
     print(
-        f"  peak RSS overall                        : "
-        f"{max(p for _, p in results.values()) / 2**20:.0f} MB  (target < 8192 at 1M/100M)"
+        f"  peak RSS, polars phases                 : {polars_peak / 2**20:.0f} MB"
+        "  (target < 8192 at 1M/100M)"
+    )
+    print(
+        f"  peak RSS overall (incl. duckdb, pandas) : "
+        f"{max(p for _, p in results.values()) / 2**20:.0f} MB",
+        flush=True,
     )
 
 

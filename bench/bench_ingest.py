@@ -136,12 +136,22 @@ def main() -> None:
         default=10_000_000,
         help="rows for the pandas comparison (a size pandas can hold)",
     )
+    parser.add_argument(
+        "--keep-store",
+        type=Path,
+        help="keep the last repeat's curated store here (input of bench_features --store)",
+    )
     args = parser.parse_args()
 
     from interestlab.policy import as_of_moment, load_policy
 
-    bank = args.bank or Path(__file__).parent / "out" / f"bank-{args.customers}"
-    ensure_bank(bank, args.customers, args.seed)
+    if args.bank:  # an explicit bank is reused as it is, never re-synthesised
+        if not (args.bank / "_summary.json").exists():
+            parser.error(f"--bank {args.bank}: no _summary.json (not a generated bank)")
+        bank = args.bank
+    else:
+        bank = Path(__file__).parent / "out" / f"bank-{args.customers}"
+        ensure_bank(bank, args.customers, args.seed)
     as_of: date = DEFAULT_AS_OF
     runs = []
     for i in range(args.repeats):
@@ -150,6 +160,10 @@ def main() -> None:
             out, wall, rss = run_child(
                 CHILD, as_of.isoformat(), str(bank), str(work / "store"), str(work / "run")
             )
+            if args.keep_store and i == args.repeats - 1:
+                shutil.rmtree(args.keep_store, ignore_errors=True)
+                args.keep_store.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(work / "store", args.keep_store)
         finally:
             shutil.rmtree(work)
         runs.append((wall, rss, out))

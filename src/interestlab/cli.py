@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from interestlab import __version__
+from interestlab import __version__, config
 from interestlab.errors import InterestlabError
 
 
@@ -59,7 +59,125 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(args: argparse.Namespace, *, demo_reviewer: str = ""):
+    from interestlab import config
+    from interestlab.run import RunSettings
+
+    return RunSettings(
+        as_of=args.as_of,
+        bank_dir=Path(args.bank or config.default_bank_dir()).resolve(),
+        store_dir=Path(args.store or config.store_dir()).resolve(),
+        seed=args.seed,
+        n_snapshots=args.snapshots,
+        horizon_days=args.horizon_days,
+        dry_run=getattr(args, "dry_run", False),
+        demo_reviewer=demo_reviewer,
+    )
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from interestlab.run import run_pipeline, where_to_look
+
+    result = run_pipeline(_settings(args))
+    print(where_to_look(result))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from interestlab import config
+    from interestlab.run import DEMO_REVIEWER, ensure_demo_bank, run_pipeline, where_to_look
+
+    bank = Path(config.default_bank_dir()).resolve()
+    store = Path(config.store_dir()).resolve()
+    ensure_demo_bank(bank, store, n_customers=args.customers, seed=args.seed, end=args.as_of)
+    args.bank, args.store, args.dry_run = str(bank), str(store), False
+    result = run_pipeline(_settings(args, demo_reviewer=DEMO_REVIEWER))
+    print(where_to_look(result))
+    print(
+        f"demo: models were approved by `{DEMO_REVIEWER}` on the synthetic bank; a scheduled"
+        " `interestlab run` never approves anything"
+    )
+    return 0
+
+
+def _cmd_privacy_scan(args: argparse.Namespace) -> int:
+    from interestlab.privacy_scan import bank_identifiers, reviewer_paths, scan, scanned_files
+
+    bank = Path(args.bank or config.default_bank_dir())
+    paths = [Path(p) for p in args.paths] or reviewer_paths()
+    findings = scan(paths, bank_identifiers(bank))
+    for finding in findings[:50]:
+        print(f"  {finding}")
+    n_files = scanned_files(paths)
+    if findings:
+        print(f"privacy-scan: {len(findings)} identifier(s) of {bank} in {n_files:,} files scanned")
+        return 1
+    print(f"privacy-scan: no customer or account id of {bank} in {n_files:,} files scanned")
+    return 0
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    from interestlab import config
+
+    p.add_argument(
+        "--as-of",
+        type=parse_date,
+        default=config.DEFAULT_AS_OF,
+        help=f"run date YYYY-MM-DD (default {config.DEFAULT_AS_OF})",
+    )
+    p.add_argument("--seed", type=int, default=config.DEFAULT_SEED, help="seed (default 42)")
+    p.add_argument("--snapshots", type=int, default=6, help="monthly training snapshots")
+    p.add_argument("--horizon-days", type=int, default=60, help="label horizon in days")
+
+
 def _register_core(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run",
+        help="the scheduled run: ingest+gate, features, train+register, contact plan (papermill)",
+        description="Execute notebooks/01-04 in order through papermill with the same parameters"
+        " into runs/<as-of>-<id>/ (executed notebooks, GX results and Data Docs, reports, plan),"
+        " then log notebooks and reports to MLflow. A failing notebook stops the chain (exit 2,"
+        " naming notebook and cell) and touches no alias and no earlier plan. A second run while"
+        " one is active exits with a message. Never approves a model: the plan reads champions.",
+    )
+    _add_run_options(p)
+    p.add_argument("--bank", help="bank folder (default: data/bank)")
+    p.add_argument("--store", help="curated store folder (default: data/store)")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="plan from the `candidate` models (plan marked as a dry run, not for sending)",
+    )
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser(
+        "privacy-scan",
+        help="scan what reviewers browse (MLflow, executed notebooks, GX, reports) for ids",
+        description="Search every browsable file (notebook text outputs, JSON/HTML/Markdown,"
+        " the MLflow SQLite store) for the customer and account ids of a bank. Exit 1 and list"
+        " the findings when any is found. Default paths: mlruns/ and, per run folder,"
+        " notebooks/, gx/, models/ and the JSON reports.",
+    )
+    p.add_argument("paths", nargs="*", help="files or folders (default: what reviewers browse)")
+    p.add_argument("--bank", help="bank whose ids to look for (default: data/bank)")
+    p.set_defaults(func=_cmd_privacy_scan)
+
+    p = sub.add_parser(
+        "demo",
+        help="generate the synthetic bank (if missing) and run the whole pipeline on it",
+        description="The README's first command: a synthetic bank in data/bank, then `run` on it;"
+        " a named demo reviewer approves and promotes the models (gates still apply) so the demo"
+        " reaches a real plan. Ends with where to look.",
+    )
+    _add_run_options(p)
+    p.add_argument(
+        "--customers",
+        type=int,
+        default=config.DEFAULT_N_CUSTOMERS,
+        help=f"synthetic customers (default {config.DEFAULT_N_CUSTOMERS})",
+    )
+    p.set_defaults(func=_cmd_demo)
+
     p = sub.add_parser(
         "contract",
         help="check a bank folder against the data contract, or print the contract as Markdown",

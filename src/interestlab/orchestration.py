@@ -41,6 +41,17 @@ LOCK_FILE = ".interestlab-run.lock"
 class RunFailedError(InterestlabError):
     """A notebook of the chain failed; later stages were not run."""
 
+    def __init__(self, message: str, *, run_dir: Path | None = None) -> None:
+        super().__init__(message)
+        self.run_dir = run_dir
+
+
+def declared_parameters(notebook: Path) -> set[str]:
+    """Names the notebook's `parameters` cell declares (papermill's own inspection)."""
+    import papermill as pm
+
+    return set(pm.inspect_notebook(str(notebook)))
+
 
 @contextmanager
 def workspace_lock(runs_dir: Path) -> Iterator[None]:
@@ -122,11 +133,12 @@ def run_notebooks(
         for name in notebooks:
             step(f"run {run_id}: executing {name}")
             started = time.perf_counter()
+            declared = declared_parameters(notebooks_dir / name)
             try:
                 pm.execute_notebook(
                     notebooks_dir / name,
                     run_dir / "notebooks" / name,
-                    parameters=params,
+                    parameters={k: v for k, v in params.items() if k in declared},
                     cwd=str(notebooks_dir),
                     progress_bar=False,
                     log_output=False,
@@ -141,7 +153,7 @@ def run_notebooks(
                     f"run {run_id} stopped at notebook {name}, {where}; partial notebook kept at"
                     f" {run_dir / 'notebooks' / name}; later stages were not run"
                 )
-                raise RunFailedError(msg) from exc
+                raise RunFailedError(msg, run_dir=run_dir) from exc
             timings[name] = round(time.perf_counter() - started, 1)
             record["steps"].append({"notebook": name, "seconds": timings[name]})
             write_json(record, run_dir / "run.json")

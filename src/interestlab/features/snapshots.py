@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from interestlab.click_store import DERIVED
 from interestlab.consent import consented_ids, events_in_granted_periods, usable_click_events
 from interestlab.contract import FAMILIES, UTC_TS
 from interestlab.features.catalogue import FEATURE_CATALOGUE, FEATURE_NAMES
@@ -312,3 +314,36 @@ def write_snapshot(
         canonical.write_parquet(tmp / SNAPSHOT_FILE, compression="zstd", statistics=True)
         write_json(lineage, tmp / LINEAGE_FILE)
     return lineage
+
+
+def derived_dir(store_dir: Path, kind: str, as_of: date) -> Path:
+    """`<store>/derived/<kind>-YYYY-MM-DD/`: under the store so the retention purge reaches it.
+
+    Derived tables hold customer rows; they live beside the click store (never in run folders)
+    so that they cannot outlive the events they were built from (R3).
+    """
+    return Path(store_dir) / DERIVED / f"{kind}-{as_of.isoformat()}"
+
+
+def read_snapshot(
+    out_dir: Path, *, as_of: datetime | Sequence[datetime], policy: Policy
+) -> pl.DataFrame | None:
+    """The table `write_snapshot` wrote to `out_dir`, if it was built for exactly `as_of` under
+    the same policy and feature catalogue; None otherwise (the caller rebuilds)."""
+    lineage_file = Path(out_dir) / LINEAGE_FILE
+    if not lineage_file.is_file():
+        return None
+    lineage = json.loads(lineage_file.read_text())
+    as_ofs = [as_of] if isinstance(as_of, datetime) else sorted(as_of)
+    expected = _iso(as_ofs[0]) if isinstance(as_of, datetime) else [_iso(t) for t in as_ofs]
+    catalogue = hashlib.sha256("\n".join(FEATURE_NAMES).encode()).hexdigest()[:12]
+    if (
+        lineage.get("as_of") != expected
+        or lineage.get("policy_sha256") != policy.sha256[:12]
+        or lineage.get("catalogue_version") != catalogue
+    ):
+        return None
+    frame = pl.read_parquet(Path(out_dir) / SNAPSHOT_FILE)
+    if content_hash(frame) != lineage.get("content_hash"):
+        return None
+    return frame

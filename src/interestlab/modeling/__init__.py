@@ -33,7 +33,7 @@ from interestlab.modeling.registry import (  # noqa: E402
     alias_history,
     record_approval,
 )
-from interestlab.modeling.scoring import LoadedModel, load_models  # noqa: E402
+from interestlab.modeling.scoring import LoadedModel, families_with_alias, load_models  # noqa: E402
 from interestlab.modeling.train import DEFAULT_N_TEST_MONTHS, DEFAULT_PARAMS, resolve_params  # noqa: E402
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "TrainingReport",
     "alias_history",
     "evaluate_gates",
+    "families_with_alias",
     "load_models",
     "promote",
     "record_approval",

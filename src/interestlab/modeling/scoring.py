@@ -55,6 +55,12 @@ class LoadedModel:
         return self.booster.predict(self._matrix(features), pred_contrib=True)
 
 
+def families_with_alias(families: list[str], *, alias: str = CHAMPION) -> list[str]:
+    """The subset of `families` whose registered model has a version under `alias`."""
+    client = tracking.client()
+    return [f for f in families if version_by_alias(client, f, alias) is not None]
+
+
 def load_models(families: list[str], *, alias: str = CHAMPION) -> dict[str, LoadedModel]:
     """Load `interest-<family>@<alias>` for every family.
 

@@ -108,11 +108,24 @@ def build_plan(
             policy=policy,
             retention_start=policy.retention_cutoff(run_at),
         )
+    without_model: list[str] = []
     if models is None:
-        from interestlab.modeling import load_models
+        from interestlab.modeling import RegistryError, families_with_alias, load_models
 
-        step(f"plan: loading the `{alias}` model of {len(FAMILIES)} families")
-        models = load_models(list(FAMILIES), alias=alias)
+        available = families_with_alias(list(FAMILIES), alias=alias)
+        without_model = [f for f in FAMILIES if f not in available]
+        if not available:
+            msg = (
+                f"plan {as_of}: no family has a model under alias `{alias}`; expected at least"
+                " one (train with `interestlab train`, then `interestlab approve` and"
+                " `interestlab promote`, or plan a dry run with --dry-run-candidate)"
+            )
+            raise RegistryError(msg)
+        step(
+            f"plan: loading the `{alias}` model of {len(available)} families"
+            + (f" (none for {', '.join(without_model)})" if without_model else "")
+        )
+        models = load_models(available, alias=alias)
     step(f"plan: scoring {fmt_count(features.height)} customers x {len(models)} families")
     scores = score_customers(models, features)
     activity = login_activity(clicks, as_of=run_at).collect(engine="in-memory")
@@ -147,6 +160,7 @@ def build_plan(
         "as_of": as_of.isoformat(),
         "alias": alias,
         "dry_run": alias == CANDIDATE_ALIAS,
+        "families_without_model": without_model,
         "gate": gate_summary,
         "outputs": {k: str(v) for k, v in paths.items()},
     }
