@@ -213,3 +213,35 @@ def test_run_dates_are_checked(capsys):
         cli.main(["run", "--as-of", "2026-13-01"])
     assert "expected a date as YYYY-MM-DD" in capsys.readouterr().err
     assert date.fromisoformat(AS_OF)
+
+
+def test_each_notebook_runs_top_to_bottom_with_its_default_parameters(workspace, tmp_path):
+    """What a data scientist gets in JupyterLab: no parameter passed, the synthetic bank."""
+    import papermill as pm
+
+    for name in (
+        "01_ingest_and_validate.ipynb",
+        "02_features.ipynb",
+        "03_train.ipynb",
+        "04_contact_plan.ipynb",
+    ):
+        pm.execute_notebook(
+            config.NOTEBOOKS_DIR / name,
+            tmp_path / name,
+            cwd=str(config.NOTEBOOKS_DIR),
+            progress_bar=False,
+            kernel_name="python3",
+        )
+        assert (tmp_path / name).is_file()
+    manual = workspace["home"] / "runs" / f"{AS_OF}-manual"
+    assert (manual / "plan" / "plan.parquet").is_file()
+    assert scan([tmp_path], bank_identifiers(workspace["home"] / "data" / "bank")) == []
+
+
+def test_a_missing_bank_is_a_clear_error_before_any_notebook(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("INTERESTLAB_HOME", str(tmp_path))
+    code = cli.main(["run", "--as-of", AS_OF, "--bank", str(tmp_path / "nowhere")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "nowhere" in err and "found no such folder" in err
+    assert not (tmp_path / "runs").exists()

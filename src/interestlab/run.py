@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from interestlab import config
+from interestlab.errors import ContractError
 from interestlab.orchestration import NOTEBOOKS, RunFailedError, RunResult, run_notebooks
 from interestlab.progress import step
 
@@ -71,6 +72,13 @@ def run_pipeline(
     RunFailedError : a notebook failed; it names notebook and cell, later stages did not run.
         The partial run is still logged to MLflow (status `failed`) for debugging.
     """
+    if not settings.bank_dir.is_dir():
+        msg = (
+            f"bank folder {settings.bank_dir}: expected a folder with the contract tables"
+            " (see docs/data-contract.md), found no such folder; `interestlab demo` generates"
+            " a synthetic one"
+        )
+        raise ContractError(msg)
     try:
         result = run_notebooks(
             settings.as_of,

@@ -19,7 +19,7 @@ from interestlab.storage import check_bank, write_json
 
 
 def resolve_paths(
-    as_of: date,
+    as_of: date | str,
     *,
     bank_dir: str | Path | None,
     store_dir: str | Path | None,
@@ -28,7 +28,8 @@ def resolve_paths(
     """Default paths (empty string or None -> the workspace default)."""
     bank = Path(bank_dir) if bank_dir else config.default_bank_dir()
     store = Path(store_dir) if store_dir else config.store_dir()
-    output = Path(output_dir) if output_dir else config.runs_dir() / f"{as_of.isoformat()}-manual"
+    manual = f"{parse_as_of(as_of).isoformat()}-manual"
+    output = Path(output_dir) if output_dir else config.runs_dir() / manual
     return bank, store, output
 
 
