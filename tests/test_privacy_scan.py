@@ -4,6 +4,7 @@ import sqlite3
 from pathlib import Path
 
 import nbformat
+import polars as pl
 
 from interestlab.privacy_scan import bank_identifiers, scan, scanned_files
 
@@ -48,14 +49,22 @@ def test_aggregates_longer_tokens_and_images_are_not_findings(tmp_path):
     assert scanned_files([tmp_path]) == 1
 
 
-def test_bank_identifiers_are_customer_and_account_ids(make_bank):
+def test_bank_identifiers_are_customer_account_and_communication_ids(make_bank):
     bank = make_bank()
     ids = bank_identifiers(bank)
-    assert ids
-    assert all(i.startswith(("C", "A")) for i in ids)
+    customers = set(pl.read_parquet(bank / "customers").get_column("customer_id"))
+    comms = set(pl.read_parquet(bank / "communications").get_column("comm_id"))
+    assert customers and customers <= ids
+    assert comms <= ids
+    assert all(not i.isdigit() for i in ids)
 
 
 def test_short_ids_of_a_literal_bank_are_found_too(make_bank, tmp_path):
     ids = bank_identifiers(make_bank())
     (tmp_path / "log.txt").write_text("scored C1, 3 rows\n")
     assert [f.identifier for f in scan([tmp_path / "log.txt"], ids)] == ["C1"]
+
+
+def test_ids_glued_to_words_are_found(tmp_path):
+    (tmp_path / "a.md").write_text("file customer_C0000001.csv and C0000002-mortgage\n")
+    assert sorted(f.identifier for f in scan([tmp_path], IDS)) == ["C0000001", "C0000002"]

@@ -29,7 +29,9 @@ N_CUSTOMERS = 1500
 
 
 def _run_dirs(home: Path) -> list[Path]:
-    return sorted(p for p in (home / "runs").glob(f"{AS_OF}-*") if p.is_dir())
+    """Run folders of `interestlab run`/`demo` (not the notebooks' manual default folder)."""
+    runs = (home / "runs").glob(f"{AS_OF}-*")
+    return sorted(p for p in runs if p.is_dir() and not p.name.endswith("-manual"))
 
 
 def _current(home: Path) -> Path:
@@ -68,6 +70,9 @@ def workspace(tmp_path_factory: pytest.TempPathFactory):
     state["demo_champions"] = _champions()
     state["run_exit"] = cli.main(["run", "--as-of", AS_OF])
     state["run_dir"] = _current(home)
+    before = set(_run_dirs(home))
+    state["dry_exit"] = cli.main(["run", "--as-of", AS_OF, "--dry-run"])
+    (state["dry_dir"],) = set(_run_dirs(home)) - before
     yield state
     patch.undo()
 
@@ -116,7 +121,7 @@ def test_rerun_replaces_the_current_run_and_reproduces_models_and_plan(workspace
     assert workspace["run_exit"] == 0
     first, second = workspace["demo_dir"], workspace["run_dir"]
     assert first != second
-    assert _run_dirs(workspace["home"]) == sorted([first, second])
+    assert _run_dirs(workspace["home"]) == sorted([first, second, workspace["dry_dir"]])
     # the scheduled run approved nothing: champions are still the demo's versions
     assert _champions() == workspace["demo_champions"]
     assert not (second / "demo_review.json").exists()
@@ -146,10 +151,14 @@ def test_reviewer_finds_the_evidence_on_each_model_version(workspace):
         for key in ("training_notebook", "data_quality_report", "approval.reviewer"):
             assert key in mv.tags, (family, key, sorted(mv.tags))
         assert mv.tags["data_quality_report"].startswith("runs:/")
+        assert mv.tags["gx_status"] == "True", (family, mv.tags["gx_status"])
+        assert mv.tags["policy_version"] and mv.tags["data_window"]
+        assert any(k.startswith("audit.") for k in mv.tags)
     runs = client.search_runs(
         [tracking.ensure_experiment("interestlab-runs")], order_by=["start_time ASC"]
     )
-    assert len(runs) == 2
+    assert len(runs) == 3
+    assert {r.info.status for r in runs} == {"FINISHED"}
     artifacts = {a.path for a in client.list_artifacts(runs[0].info.run_id, "notebooks")}
     assert "notebooks/03_train.ipynb" in artifacts
 
@@ -170,6 +179,20 @@ def test_nothing_a_reviewer_browses_holds_customer_or_account_ids(workspace):
     assert planned.height == 0 or set(planned["customer_id"]) <= ids
 
 
+def test_a_dry_run_plans_from_candidates_and_is_never_made_current(workspace):
+    assert workspace["dry_exit"] == 0
+    dry = workspace["dry_dir"]
+    assert _current(workspace["home"]) == workspace["run_dir"]
+    assert json.loads((dry / "run.json").read_text())["published"] is False
+    report = json.loads((dry / "plan_report.json").read_text())
+    assert report["dry_run"] is True and report["alias"] == "candidate"
+    assert not (dry / "plan" / "extracts").exists()
+    assert list((dry / "plan" / "extracts-DRY-RUN-not-for-sending").glob("*.parquet"))
+    plan = pl.read_parquet(dry / "plan" / "plan.parquet")
+    assert set(plan["alias"].drop_nulls()) <= {"candidate"}
+    assert _champions() == workspace["demo_champions"]
+
+
 def test_a_failing_gate_stops_the_chain_and_touches_nothing_downstream(workspace, capsys):
     home = workspace["home"]
     champions = _champions()
@@ -183,11 +206,13 @@ def test_a_failing_gate_stops_the_chain_and_touches_nothing_downstream(workspace
     customers.with_columns(pl.lit("xx").alias("language")).write_parquet(
         broken / "customers" / "part-0.parquet"
     )
+    before = set(_run_dirs(home))
     code = cli.main(["run", "--as-of", AS_OF, "--bank", str(broken)])
     assert code == 2
     err = capsys.readouterr().err
-    assert "01_ingest_and_validate.ipynb" in err and "cell" in err
-    failed = [d for d in _run_dirs(home) if d not in (workspace["demo_dir"], current)]
+    assert "01_ingest_and_validate.ipynb" in err and "cell In [" in err
+    assert "GateError" in err and "language" in err
+    failed = sorted(set(_run_dirs(home)) - before)
     assert len(failed) == 1
     record = json.loads((failed[0] / "run.json").read_text())
     assert record["status"] == "failed"
@@ -197,6 +222,14 @@ def test_a_failing_gate_stops_the_chain_and_touches_nothing_downstream(workspace
     assert _champions() == champions
     assert _current(home) == current
     assert _digest(current / "plan") == plan_before
+    from interestlab.modeling import tracking
+
+    client = tracking.client()
+    logged = client.search_runs(
+        [tracking.ensure_experiment("interestlab-runs")],
+        filter_string=f"tags.`interestlab.run_id` = '{failed[0].name}'",
+    )
+    assert [r.info.status for r in logged] == ["FAILED"]
 
 
 def test_a_second_run_while_one_is_active_exits_cleanly(workspace, capsys):
@@ -204,8 +237,21 @@ def test_a_second_run_while_one_is_active_exits_cleanly(workspace, capsys):
 
     with workspace_lock(config.runs_dir()):
         code = cli.main(["run", "--as-of", AS_OF])
-    assert code == 2
+        demo_code = cli.main(["demo", "--customers", "10"])
+    assert code == demo_code == cli.EXIT_LOCKED
     assert "another interestlab run holds the lock" in capsys.readouterr().err
+    summary = json.loads((workspace["home"] / "data" / "bank" / "_summary.json").read_text())
+    assert summary["n_customers"] == N_CUSTOMERS, "a locked-out demo touched the bank"
+
+
+def test_the_demo_never_overwrites_a_delivered_bank(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("INTERESTLAB_HOME", str(tmp_path))
+    delivered = tmp_path / "data" / "bank" / "customers"
+    delivered.mkdir(parents=True)
+    (delivered / "part-0.parquet").write_bytes(b"delivered")
+    assert cli.main(["demo", "--customers", "10"]) == 2
+    assert "never overwrites a delivered bank" in capsys.readouterr().err
+    assert (delivered / "part-0.parquet").read_bytes() == b"delivered"
 
 
 def test_run_dates_are_checked(capsys):

@@ -9,7 +9,10 @@ from datetime import date
 from pathlib import Path
 
 from interestlab import __version__, config
-from interestlab.errors import InterestlabError
+from interestlab.errors import InterestlabError, RunLockedError
+
+# EX_TEMPFAIL (sysexits.h): another run holds the workspace lock; try again later.
+EXIT_LOCKED = 75
 
 
 def parse_date(text: str) -> date:
@@ -85,13 +88,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from interestlab import config
+    from interestlab.orchestration import workspace_lock
     from interestlab.run import DEMO_REVIEWER, ensure_demo_bank, run_pipeline, where_to_look
 
     bank = Path(config.default_bank_dir()).resolve()
     store = Path(config.store_dir()).resolve()
-    ensure_demo_bank(bank, store, n_customers=args.customers, seed=args.seed, end=args.as_of)
-    args.bank, args.store, args.dry_run = str(bank), str(store), False
-    result = run_pipeline(_settings(args, demo_reviewer=DEMO_REVIEWER))
+    # One lock around bank preparation and run: a demo never clears a store a run is using.
+    with workspace_lock(config.runs_dir()):
+        ensure_demo_bank(bank, store, n_customers=args.customers, seed=args.seed, end=args.as_of)
+        args.bank, args.store, args.dry_run = str(bank), str(store), False
+        result = run_pipeline(_settings(args, demo_reviewer=DEMO_REVIEWER), take_lock=False)
     print(where_to_look(result))
     print(
         f"demo: models were approved by `{DEMO_REVIEWER}` on the synthetic bank; a scheduled"
@@ -112,19 +118,22 @@ def _cmd_privacy_scan(args: argparse.Namespace) -> int:
     if findings:
         print(f"privacy-scan: {len(findings)} identifier(s) of {bank} in {n_files:,} files scanned")
         return 1
-    print(f"privacy-scan: no customer or account id of {bank} in {n_files:,} files scanned")
+    print(
+        f"privacy-scan: no customer, account or communication id of {bank} in {n_files:,} files scanned"
+    )
     return 0
 
 
-def _add_run_options(p: argparse.ArgumentParser) -> None:
-    from interestlab import config
-
-    p.add_argument(
-        "--as-of",
-        type=parse_date,
-        default=config.DEFAULT_AS_OF,
-        help=f"run date YYYY-MM-DD (default {config.DEFAULT_AS_OF})",
-    )
+def _add_run_options(p: argparse.ArgumentParser, *, as_of_required: bool) -> None:
+    if as_of_required:  # a scheduled run never falls back to a default date
+        p.add_argument("--as-of", type=parse_date, required=True, help="run date YYYY-MM-DD")
+    else:
+        p.add_argument(
+            "--as-of",
+            type=parse_date,
+            default=config.DEFAULT_AS_OF,
+            help=f"run date YYYY-MM-DD (default {config.DEFAULT_AS_OF}, the synthetic bank's end)",
+        )
     p.add_argument("--seed", type=int, default=config.DEFAULT_SEED, help="seed (default 42)")
     p.add_argument("--snapshots", type=int, default=6, help="monthly training snapshots")
     p.add_argument("--horizon-days", type=int, default=60, help="label horizon in days")
@@ -138,9 +147,10 @@ def _register_core(sub: argparse._SubParsersAction) -> None:
         " into runs/<as-of>-<id>/ (executed notebooks, GX results and Data Docs, reports, plan),"
         " then log notebooks and reports to MLflow. A failing notebook stops the chain (exit 2,"
         " naming notebook and cell) and touches no alias and no earlier plan. A second run while"
-        " one is active exits with a message. Never approves a model: the plan reads champions.",
+        " one is active exits 75 (EX_TEMPFAIL) with a message. Never approves a model: the plan"
+        " reads champions; --dry-run plans from candidates and is never made current.",
     )
-    _add_run_options(p)
+    _add_run_options(p, as_of_required=True)
     p.add_argument("--bank", help="bank folder (default: data/bank)")
     p.add_argument("--store", help="curated store folder (default: data/store)")
     p.add_argument(
@@ -169,7 +179,7 @@ def _register_core(sub: argparse._SubParsersAction) -> None:
         " a named demo reviewer approves and promotes the models (gates still apply) so the demo"
         " reaches a real plan. Ends with where to look.",
     )
-    _add_run_options(p)
+    _add_run_options(p, as_of_required=False)
     p.add_argument(
         "--customers",
         type=int,
@@ -236,6 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except RunLockedError as exc:  # busy, not failed: cron can tell the two apart
+        print(f"interestlab {args.command}: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
     except InterestlabError as exc:
         print(f"interestlab {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -17,7 +17,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -89,10 +89,15 @@ class RunResult:
 
 
 def _failed_cell(exc: Exception) -> str:
-    index = getattr(exc, "exec_count", None) or getattr(exc, "cell_index", None)
+    """`cell In [4] (cell 6 of the executed notebook): KeyError: ...` from papermill's error."""
+    exec_count = getattr(exc, "exec_count", None)
+    cell_index = getattr(exc, "cell_index", None)
+    where = f"cell In [{exec_count}]" if exec_count is not None else "cell"
+    if cell_index is not None:
+        where += f" (cell {cell_index + 1} of the executed notebook)"
     ename = getattr(exc, "ename", type(exc).__name__)
     evalue = getattr(exc, "evalue", str(exc))
-    return f"cell {index}: {ename}: {str(evalue)[:300]}"
+    return f"{where}: {ename}: {str(evalue)[:300]}"
 
 
 def run_notebooks(
@@ -103,62 +108,98 @@ def run_notebooks(
     runs_dir: Path | None = None,
     run_id: str | None = None,
     notebooks_dir: Path | None = None,
+    publish: bool = True,
+    take_lock: bool = True,
 ) -> RunResult:
-    """Execute `notebooks` in order with the same `parameters` into a fresh run folder."""
+    """Execute `notebooks` in order with the same `parameters` into a fresh run folder.
+
+    publish : on success, point `runs/current-<as-of>` at this run (False for dry runs, whose
+        plan must never be mistaken for the one to send).
+    take_lock : False when the caller already holds `workspace_lock` (e.g. the demo, which
+        prepares the bank under the same lock).
+    """
+    runs_dir = Path(runs_dir or config.runs_dir())
+    lock = workspace_lock(runs_dir) if take_lock else nullcontext()
+    with lock:
+        return _run_locked(
+            as_of,
+            parameters=parameters,
+            notebooks=notebooks,
+            runs_dir=runs_dir,
+            run_id=run_id or new_run_id(as_of),
+            notebooks_dir=Path(notebooks_dir or config.NOTEBOOKS_DIR),
+            publish=publish,
+        )
+
+
+def _run_locked(
+    as_of: date,
+    *,
+    parameters: dict[str, Any],
+    notebooks: tuple[str, ...],
+    runs_dir: Path,
+    run_id: str,
+    notebooks_dir: Path,
+    publish: bool,
+) -> RunResult:
     import papermill as pm
 
-    runs_dir = Path(runs_dir or config.runs_dir())
-    notebooks_dir = Path(notebooks_dir or config.NOTEBOOKS_DIR)
-    run_id = run_id or new_run_id(as_of)
     run_dir = runs_dir / run_id
-    with workspace_lock(runs_dir):
-        current = runs_dir / f"current-{as_of.isoformat()}"
-        replaced = os.readlink(current) if current.is_symlink() else None
-        (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
-        params = {
-            **parameters,
-            "as_of": as_of.isoformat(),
-            "output_dir": str(run_dir),
-            "run_id": run_id,
-        }
-        record: dict[str, Any] = {
-            "run_id": run_id,
-            "as_of": as_of.isoformat(),
-            "parameters": params,
-            "status": "running",
-            "steps": [],
-        }
-        write_json(record, run_dir / "run.json")
-        timings: dict[str, float] = {}
-        for name in notebooks:
-            step(f"run {run_id}: executing {name}")
-            started = time.perf_counter()
+    current = runs_dir / f"current-{as_of.isoformat()}"
+    (run_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+    params = {
+        **parameters,
+        "as_of": as_of.isoformat(),
+        "output_dir": str(run_dir),
+        "run_id": run_id,
+    }
+    record: dict[str, Any] = {
+        "run_id": run_id,
+        "as_of": as_of.isoformat(),
+        "parameters": params,
+        "published": publish,
+        "status": "running",
+        "steps": [],
+    }
+    write_json(record, run_dir / "run.json")
+    timings: dict[str, float] = {}
+    for name in notebooks:
+        step(f"run {run_id}: executing {name}")
+        started = time.perf_counter()
+        try:
             declared = declared_parameters(notebooks_dir / name)
-            try:
-                pm.execute_notebook(
-                    notebooks_dir / name,
-                    run_dir / "notebooks" / name,
-                    parameters={k: v for k, v in params.items() if k in declared},
-                    cwd=str(notebooks_dir),
-                    progress_bar=False,
-                    log_output=False,
-                    kernel_name="python3",
-                )
-            except Exception as exc:
-                where = _failed_cell(exc)
-                record["status"] = "failed"
-                record["failed"] = {"notebook": name, "detail": where}
-                write_json(record, run_dir / "run.json")
-                msg = (
-                    f"run {run_id} stopped at notebook {name}, {where}; partial notebook kept at"
-                    f" {run_dir / 'notebooks' / name}; later stages were not run"
-                )
-                raise RunFailedError(msg, run_dir=run_dir) from exc
-            timings[name] = round(time.perf_counter() - started, 1)
-            record["steps"].append({"notebook": name, "seconds": timings[name]})
+            pm.execute_notebook(
+                notebooks_dir / name,
+                run_dir / "notebooks" / name,
+                parameters={k: v for k, v in params.items() if k in declared},
+                cwd=str(notebooks_dir),
+                progress_bar=False,
+                log_output=False,
+                kernel_name="python3",
+            )
+        except Exception as exc:
+            where = _failed_cell(exc)
+            record["status"] = "failed"
+            record["failed"] = {"notebook": name, "detail": where}
             write_json(record, run_dir / "run.json")
-        record["status"] = "succeeded"
+            msg = (
+                f"run {run_id} stopped at notebook {name}, {where}; partial notebook kept at"
+                f" {run_dir / 'notebooks' / name}; later stages were not run"
+            )
+            raise RunFailedError(msg, run_dir=run_dir) from exc
+        except BaseException:  # interrupted (Ctrl-C, a scheduler's SIGTERM): say so, re-raise
+            record["status"] = "interrupted"
+            record["failed"] = {"notebook": name, "detail": "interrupted"}
+            write_json(record, run_dir / "run.json")
+            raise
+        timings[name] = round(time.perf_counter() - started, 1)
+        record["steps"].append({"notebook": name, "seconds": timings[name]})
         write_json(record, run_dir / "run.json")
+    record["status"] = "succeeded"
+    write_json(record, run_dir / "run.json")
+    replaced = None
+    if publish:
+        replaced = os.readlink(current) if current.is_symlink() else None
         tmp_link = runs_dir / f".current-{as_of.isoformat()}.tmp"
         if tmp_link.is_symlink():
             tmp_link.unlink()

@@ -31,7 +31,10 @@ import polars as pl
 
 from interestlab.storage import scan_table
 
+# Whole tokens (ids may contain `-` or `_`) and their alphanumeric parts (an id glued to a
+# word: `customer_C0000042`, `C0000042-mortgage`).
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+PART = re.compile(r"[A-Za-z0-9]+")
 TEXT_SUFFIXES = {
     ".json",
     ".html",
@@ -61,11 +64,23 @@ class Finding:
 
 
 def bank_identifiers(bank_dir: Path) -> frozenset[str]:
-    """Customer and account ids of a bank folder (what must never reach a reviewer's screen)."""
-    customers = scan_table(bank_dir, "customers").select("customer_id").collect()
-    accounts = scan_table(bank_dir, "holdings").select("account_id").collect()
-    values = pl.concat([customers.to_series(), accounts.to_series()]).unique()
-    return frozenset(values.to_list())
+    """The identifiers of a bank that must never reach a reviewer's screen: customer ids (of
+    `customers`, and of the click feed, which may name customers unknown to it), account ids
+    and communication ids. Integer event and session ids are left out: as bare numbers they
+    cannot be told apart from counts."""
+    columns = {
+        "customers": "customer_id",
+        "holdings": "account_id",
+        "theme_links": "account_id",
+        "click_events": "customer_id",
+        "communications": "comm_id",
+    }
+    values = [
+        scan_table(bank_dir, table).select(pl.col(column).alias("id")).drop_nulls().unique()
+        for table, column in columns.items()
+    ]
+    ids = pl.concat(values).unique().collect()
+    return frozenset(ids["id"].to_list())
 
 
 def _notebook_texts(path: Path) -> Iterator[tuple[str, str]]:
@@ -111,7 +126,8 @@ def scan(paths: Iterable[Path], identifiers: frozenset[str]) -> list[Finding]:
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
         for path in files:
             for where, text in _texts(path):
-                for token in set(TOKEN.findall(text)) & identifiers:
+                tokens = set(TOKEN.findall(text)) | set(PART.findall(text))
+                for token in sorted(tokens & identifiers):
                     findings.append(Finding(path, where, token))
     return findings
 

@@ -27,6 +27,7 @@ from interestlab.click_store import (
     scan_clicks,
 )
 from interestlab.contract import TABLES
+from interestlab.memory import release_memory
 from interestlab.policy import Policy
 from interestlab.progress import fmt_count, step
 from interestlab.storage import scan_table, table_files, write_json, write_parquet
@@ -211,6 +212,8 @@ def ingest_feed(
             f" expired {fmt_count(counts.get(EXPIRED, 0))}"
             f" quarantined {fmt_count(bad.height)}"
         )
+        del labelled, kept, bad
+        release_memory()
     if quarantined_parts:
         quarantine = pl.concat(quarantined_parts)
         report.quarantined = quarantine.height

@@ -24,6 +24,7 @@ from interestlab import config
 from interestlab.errors import ContractError
 from interestlab.orchestration import NOTEBOOKS, RunFailedError, RunResult, run_notebooks
 from interestlab.progress import step
+from interestlab.storage import check_bank
 
 DEMO_REVIEWER = "demo-reviewer (synthetic bank only)"
 CANDIDATE = "candidate"
@@ -63,14 +64,19 @@ def run_pipeline(
     notebooks: tuple[str, ...] = NOTEBOOKS,
     notebooks_dir: Path | None = None,
     log_to_mlflow: bool = True,
+    take_lock: bool = True,
 ) -> RunResult:
     """Execute the chain for `settings.as_of`; log what it produced to MLflow.
 
+    A dry run (`settings.dry_run`) never becomes `runs/current-<as-of>`: its plan comes from
+    unapproved `candidate` models and must not be mistaken for the one to send.
+
     Raises
     ------
+    ContractError : the bank folder is missing or breaks the contract (before any notebook).
     RunLockedError : another run holds the workspace lock (nothing was done).
     RunFailedError : a notebook failed; it names notebook and cell, later stages did not run.
-        The partial run is still logged to MLflow (status `failed`) for debugging.
+        The partial run is still logged to MLflow (run status FAILED) for debugging.
     """
     if not settings.bank_dir.is_dir():
         msg = (
@@ -79,6 +85,7 @@ def run_pipeline(
             " a synthetic one"
         )
         raise ContractError(msg)
+    check_bank(settings.bank_dir)
     try:
         result = run_notebooks(
             settings.as_of,
@@ -86,19 +93,27 @@ def run_pipeline(
             notebooks=notebooks,
             runs_dir=runs_dir,
             notebooks_dir=notebooks_dir,
+            publish=not settings.dry_run,
+            take_lock=take_lock,
         )
     except RunFailedError as exc:
         if log_to_mlflow and exc.run_dir is not None:
-            from interestlab.modeling.run_log import log_run
-
-            log_run(exc.run_dir)
+            _log_safely(exc.run_dir)
         raise
     if log_to_mlflow:
-        from interestlab.modeling.run_log import log_run
-
         step(f"run {result.run_id}: logging notebooks and reports to MLflow")
-        log_run(result.run_dir)
+        _log_safely(result.run_dir)
     return result
+
+
+def _log_safely(run_dir: Path) -> None:
+    """Log to MLflow; a logging failure is reported, never hides the run's own outcome."""
+    from interestlab.modeling.run_log import log_run
+
+    try:
+        log_run(run_dir)
+    except Exception as exc:  # the run folder is complete either way
+        step(f"run: WARNING could not log {run_dir.name} to MLflow ({type(exc).__name__}: {exc})")
 
 
 def ensure_demo_bank(
@@ -112,6 +127,13 @@ def ensure_demo_bank(
     from interestlab.synth.writer import SUMMARY_FILE, generate_bank
 
     summary_file = bank_dir / SUMMARY_FILE
+    if bank_dir.exists() and not summary_file.is_file():
+        msg = (
+            f"demo: {bank_dir} holds a bank that `interestlab synth` did not write (no"
+            f" {SUMMARY_FILE}); expected the synthetic bank or no folder. The demo never"
+            " overwrites a delivered bank: move it, or use `interestlab run --bank ...`"
+        )
+        raise ContractError(msg)
     if summary_file.is_file():
         summary = json.loads(summary_file.read_text())
         same = (
@@ -141,12 +163,18 @@ def where_to_look(result: RunResult) -> str:
     plan_report = run_dir / "plan_report.json"
     if plan_report.is_file():
         report = json.loads(plan_report.read_text())
-        kind = "DRY RUN from candidates" if report.get("dry_run") else "from champions"
+        kind = (
+            "DRY RUN from candidates, not for sending, not made current"
+            if report.get("dry_run")
+            else "from champions"
+        )
         lines.append(
             f"  contact plan        {run_dir / 'plan'} ({report['planned']['total']:,} contacts"
             f" for {report['plan_month']}, {kind})"
         )
-    lines.append(f"  MLflow store        {config.mlruns_dir()} (browse: `make ui`, 127.0.0.1:5000)")
+    lines.append(
+        f"  MLflow store        {config.mlruns_dir()} (browse: `interestlab ui`, 127.0.0.1:5000)"
+    )
     if result.replaced:
         lines.append(f"  replaced            {result.replaced} as the current run of this as-of")
     return "\n".join(lines)

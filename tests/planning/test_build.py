@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -14,7 +15,7 @@ from interestlab.errors import GateError
 from interestlab.planning import build
 from interestlab.planning.build import build_plan, cap_report, read_plan
 from interestlab.planning.cli import register
-from interestlab.policy import Policy
+from interestlab.policy import Policy, load_policy
 
 from .inputs import PRODUCT_ROWS, FakeModel
 
@@ -188,3 +189,39 @@ def test_cli_plan_advisor_and_cap_report(
         cap_report(bank_dir=bank, output_dir=tmp_path / "other", policy=policy)["plan_included"]
         is False
     )
+
+
+def test_a_second_plan_in_the_month_counts_the_published_one(bank: Path, tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    first = runs / "2026-11-02-aaaa"
+    build_plan(
+        "2026-11-02",
+        bank_dir=bank,
+        store_dir=tmp_path / "store",
+        output_dir=first,
+        models=models(),
+        features=features(),
+    )
+    planned_first = set(read_plan(first)["customer_id"])
+    assert planned_first
+    (runs / "current-2026-11-02").symlink_to(first.name)
+    earlier = build.published_plans(
+        "2026-11", as_of=date(2026, 11, 15), policy=load_policy(), runs_dir=runs
+    )
+    assert set(earlier["customer_id"]) == planned_first
+    assert earlier["category"].unique().to_list() == ["commercial"]
+    assert build.published_plans(
+        "2026-11", as_of=date(2026, 11, 2), policy=load_policy(), runs_dir=runs
+    ).is_empty(), "a re-run of the same as-of replaces its plan, it does not count it"
+    second = runs / "2026-11-15-bbbb"
+    summary = build_plan(
+        "2026-11-15",
+        bank_dir=bank,
+        store_dir=tmp_path / "store",
+        output_dir=second,
+        models=models(),
+        features=features(),
+    )
+    assert summary["earlier_plans_counted"] == len(planned_first)
+    plan = read_plan(second)
+    assert plan is None or not (set(plan["customer_id"]) & planned_first)

@@ -27,6 +27,18 @@ REQUIRED_SECTIONS = (
 TOP_FEATURES = 10
 
 
+def gate_status(gx_summary: dict[str, Any] | None) -> str:
+    """`True`/`False` for a GX summary: one gate (`success`) or several (`{part: {success}}`)."""
+    if not gx_summary:
+        return "not provided"
+    if "success" in gx_summary:
+        return str(bool(gx_summary["success"]))
+    parts = [v for v in gx_summary.values() if isinstance(v, dict) and "success" in v]
+    if not parts:
+        return "not provided"
+    return str(all(bool(v["success"]) for v in parts))
+
+
 def _number(value: Any, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
@@ -95,7 +107,7 @@ def render_model_card(
         else f"LightGBM does **not** beat the challenger ({gain:+.3f} AUC): prefer the simpler"
         " model or investigate before promotion (the promotion gate refuses it)."
     )
-    gx_status = (gx_summary or {}).get("success", "not provided")
+    gx_status = gate_status(gx_summary)
     top = result.importance.head(TOP_FEATURES).join(
         result.shap.select("feature", "mean_abs_shap", "value_shap_correlation"),
         on="feature",

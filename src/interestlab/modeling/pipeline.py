@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from interestlab.modeling import plots, tracking
-from interestlab.modeling.model_card import render_model_card
+from interestlab.modeling.model_card import gate_status, render_model_card
 from interestlab.modeling.promote import SCORE_QUANTILES_ARTIFACT
 from interestlab.modeling.registry import register_version
 from interestlab.modeling.train import (
@@ -121,7 +121,7 @@ def _lineage_tags(
         "oldest_input_ts": min(
             (str(i["oldest_input_ts"]) for i in lineage if i.get("oldest_input_ts")), default=""
         ),
-        "gx_status": str(gx.get("success", "not provided")),
+        "gx_status": gate_status(gx),
         "seed": str(seed),
     }
 

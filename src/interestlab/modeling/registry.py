@@ -26,6 +26,10 @@ class RegistryError(InterestlabError):
     """A registered model, version or alias the caller named does not exist."""
 
 
+class ApprovalError(InterestlabError, ValueError):
+    """An approval the four-eyes rule forbids (empty reviewer, the trainer approving)."""
+
+
 def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
@@ -157,7 +161,7 @@ def record_approval(
     reviewer = (reviewer or "").strip()
     if not reviewer:
         msg = "`reviewer` must be a non-empty name, got an empty string"
-        raise ValueError(msg)
+        raise ApprovalError(msg)
     client = tracking.client()
     model_version = get_version(client, family, version)
     trainer = model_version.tags.get("trainer")
@@ -166,7 +170,7 @@ def record_approval(
             f"`{reviewer}` trained `{tracking.model_name(family)}` version {version} and cannot"
             " approve it; expected a reviewer other than the trainer"
         )
-        raise ValueError(msg)
+        raise ApprovalError(msg)
     record = {
         f"{APPROVAL_PREFIX}reviewer": reviewer,
         f"{APPROVAL_PREFIX}at": now_iso(),

@@ -66,17 +66,19 @@ def log_run(run_dir: Path) -> str:
     }
     if "failed" in record:
         tags["interestlab.failed"] = tracking.tag_value(record["failed"])
-    with mlflow.start_run(
-        experiment_id=experiment_id, run_name=record["run_id"], tags=tags
-    ) as active:
+    active = mlflow.start_run(experiment_id=experiment_id, run_name=record["run_id"], tags=tags)
+    status = "FINISHED" if record["status"] == "succeeded" else "FAILED"
+    try:
         mlflow.log_params({k: tracking.tag_value(v) for k, v in params.items()})
         for stepinfo in record.get("steps", []):
             key = "seconds_" + stepinfo["notebook"].split("_", 1)[0]
             mlflow.log_metric(key, stepinfo["seconds"])
         _log_files(client, active.info.run_id, run_dir, files, prefix="")
-        pipeline_run_id = active.info.run_id
-        if record["status"] != "succeeded":
-            client.set_terminated(pipeline_run_id, status="FAILED")
+    except BaseException:
+        mlflow.end_run("FAILED")
+        raise
+    mlflow.end_run(status)
+    pipeline_run_id = active.info.run_id
     training = run_dir / "training_report.json"
     if training.is_file():
         _link_training(client, run_dir, json.loads(training.read_text()), files, pipeline_run_id)

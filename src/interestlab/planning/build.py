@@ -18,6 +18,7 @@ import polars as pl
 from interestlab.click_store import scan_clicks
 from interestlab.contract import FAMILIES
 from interestlab.planning.candidates import CANDIDATE_ALIAS, CHAMPION, score_customers
+from interestlab.planning.cap import plan_window
 from interestlab.planning.checks import SUITE_NAME, plan_checks
 from interestlab.planning.compliance import cap_compliance
 from interestlab.planning.eligibility import login_activity
@@ -118,7 +119,8 @@ def build_plan(
             msg = (
                 f"plan {as_of}: no family has a model under alias `{alias}`; expected at least"
                 " one (train with `interestlab train`, then `interestlab approve` and"
-                " `interestlab promote`, or plan a dry run with --dry-run-candidate)"
+                " `interestlab promote`; or plan a dry run from candidates: `interestlab run"
+                " --dry-run` / `interestlab plan --dry-run-candidate`)"
             )
             raise RegistryError(msg)
         step(
@@ -126,6 +128,17 @@ def build_plan(
             + (f" (none for {', '.join(without_model)})" if without_model else "")
         )
         models = load_models(available, alias=alias)
+    window = plan_window(run_at, policy=policy, params=params)
+    # the run folders' parent holds the `current-<as-of>` links of published plans
+    earlier = published_plans(window.month, as_of=as_of, policy=policy, runs_dir=output.parent)
+    if earlier.height:
+        step(
+            f"plan: counting {fmt_count(earlier.height)} contacts of plans already published for"
+            f" {window.month} towards the cap (R6)"
+        )
+        tables["communications"] = pl.concat(
+            [tables["communications"], earlier.select(tables["communications"].columns)]
+        )
     step(f"plan: scoring {fmt_count(features.height)} customers x {len(models)} families")
     scores = score_customers(models, features)
     activity = login_activity(clicks, as_of=run_at).collect(engine="in-memory")
@@ -153,7 +166,7 @@ def build_plan(
         if (run_gate)
         else {"skipped": True}
     )
-    paths = write_plan_outputs(result, output)
+    paths = write_plan_outputs(result, output, dry_run=alias == CANDIDATE_ALIAS)
     summary = {
         **result.summary,
         "stage": "build_plan",
@@ -161,12 +174,61 @@ def build_plan(
         "alias": alias,
         "dry_run": alias == CANDIDATE_ALIAS,
         "families_without_model": without_model,
+        "earlier_plans_counted": earlier.height,
         "gate": gate_summary,
         "outputs": {k: str(v) for k, v in paths.items()},
     }
     write_json(summary, output / "plan_report.json")
     step(f"plan: written to {output / 'plan'}")
     return summary
+
+
+def published_plans(
+    month: str, *, as_of: date, policy: Policy, runs_dir: Path | None = None
+) -> pl.DataFrame:
+    """Contacts of the plans already published for `month` (other as-of dates), as log rows.
+
+    A plan is published when `runs/current-<as-of>` points at its run. Until its contacts
+    reach the communication log they still use the month's cap (R6): a second plan in the same
+    month must count them. The plan of the same as-of is not counted (a re-run replaces it).
+    Rows are `commercial`, sent at local noon of the plan's first send day.
+    """
+    from interestlab import config
+
+    runs_dir = Path(runs_dir or config.runs_dir())
+    frames = []
+    for link in sorted(runs_dir.glob("current-*")):
+        if link.name == f"current-{as_of.isoformat()}":
+            continue
+        plan = read_plan(link.resolve())
+        if plan is None:
+            continue
+        frames.append(
+            plan.filter(pl.col("plan_month") == month).select(
+                pl.concat_str(pl.lit(f"plan:{link.resolve().name}:"), "customer_id").alias(
+                    "comm_id"
+                ),
+                "customer_id",
+                (pl.col("send_from").cast(pl.Datetime("us")) + pl.duration(hours=12))
+                .dt.replace_time_zone(policy.timezone)
+                .dt.convert_time_zone("UTC")
+                .alias("sent_at"),
+                "channel",
+                pl.lit("commercial").alias("category"),
+                "product_id",
+            )
+        )
+    schema = {
+        "comm_id": pl.String(),
+        "customer_id": pl.String(),
+        "sent_at": pl.Datetime("us", "UTC"),
+        "channel": pl.String(),
+        "category": pl.String(),
+        "product_id": pl.String(),
+    }
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    return pl.concat(frames).cast(schema)
 
 
 def gate_plan(

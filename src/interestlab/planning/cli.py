@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+import polars as pl
+
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     from interestlab.planning.build import build_plan
@@ -28,23 +30,58 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_advisor(args: argparse.Namespace) -> int:
-    from interestlab.planning.advisor import advisor_view, format_advisor_view
+def _run_folder(args: argparse.Namespace) -> Path:
+    """`--output`, or the published run of `--as-of` (`runs/current-<as-of>`)."""
+    from interestlab import config
+
+    if args.output:
+        return Path(args.output)
+    return config.runs_dir() / f"current-{args.as_of.isoformat()}"
+
+
+def _published_plan(output: Path, as_of) -> pl.DataFrame:
+    from interestlab.errors import ContractError
     from interestlab.planning.build import read_plan
+    from interestlab.planning.outputs import PLAN_FILE
+
+    plan = read_plan(output)
+    if plan is None:
+        msg = (
+            f"no plan at {output / 'plan' / PLAN_FILE}; expected the plan of a run folder"
+            f" (default runs/current-{as_of.isoformat()}, or --output RUN_FOLDER)"
+        )
+        raise ContractError(msg)
+    months = sorted(set(plan["plan_month"].to_list()))
+    wanted = f"{as_of.year:04d}-{as_of.month:02d}"
+    if months and months != [wanted]:
+        msg = (
+            f"plan in {output} is for {', '.join(months)}, expected the month of {as_of}: {wanted}"
+        )
+        raise ContractError(msg)
+    return plan
+
+
+def _cmd_advisor(args: argparse.Namespace) -> int:
+    from interestlab.errors import ContractError
+    from interestlab.planning.advisor import advisor_view, format_advisor_view
     from interestlab.policy import as_of_moment, load_policy
     from interestlab.stages import resolve_paths
     from interestlab.storage import scan_table
 
     policy = load_policy()
-    bank, _, output = resolve_paths(
-        args.as_of, bank_dir=args.bank, store_dir=None, output_dir=args.output
-    )
+    bank, _, _ = resolve_paths(args.as_of, bank_dir=args.bank, store_dir=None, output_dir=None)
+    output = _run_folder(args)
+    plan = _published_plan(output, args.as_of)
+    known = scan_table(bank, "customers").filter(pl.col("customer_id") == args.customer)
+    if known.select(pl.len()).collect().item() == 0:
+        msg = f"customer `{args.customer}`: not in table `customers` of {bank}"
+        raise ContractError(msg)
     view = advisor_view(
         args.customer,
         theme_links=scan_table(bank, "theme_links"),
         holdings=scan_table(bank, "holdings"),
         products=scan_table(bank, "products"),
-        plan=read_plan(output),
+        plan=plan,
         as_of=as_of_moment(args.as_of, policy),
     )
     if args.json:
@@ -58,9 +95,10 @@ def _cmd_cap_report(args: argparse.Namespace) -> int:
     from interestlab.planning.build import cap_report
     from interestlab.stages import resolve_paths
 
-    bank, _, output = resolve_paths(
-        args.as_of, bank_dir=args.bank, store_dir=None, output_dir=args.output
-    )
+    bank, _, _ = resolve_paths(args.as_of, bank_dir=args.bank, store_dir=None, output_dir=None)
+    output = _run_folder(args)
+    if args.with_plan:
+        _published_plan(output, args.as_of)  # a missing plan is an error, never silently skipped
     summary = cap_report(
         bank_dir=bank, plan_dir=output if args.with_plan else None, output_dir=output
     )
@@ -111,7 +149,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--customer", required=True, help="pseudonymous customer id")
     p.add_argument("--as-of", type=parse_date, required=True, help="plan date YYYY-MM-DD")
     p.add_argument("--bank", help="bank folder (default: data/bank)")
-    p.add_argument("--output", help="run folder holding plan/ (default: runs/<as-of>-manual)")
+    p.add_argument("--output", help="run folder holding plan/ (default: runs/current-<as-of>)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=_cmd_advisor)
 

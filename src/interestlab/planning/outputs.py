@@ -32,6 +32,8 @@ PLAN_FILE = "plan.parquet"
 SUPPRESSION_FILE = "suppression_log.parquet"
 SUMMARY_FILE = "summary.json"
 EXTRACTS_DIR = "extracts"
+# A dry run's extracts (from unapproved `candidate` models) must never be sent by mistake.
+DRY_RUN_EXTRACTS_DIR = "extracts-DRY-RUN-not-for-sending"
 
 
 def channel_extracts(plan: pl.DataFrame, *, channels: tuple[str, ...]) -> dict[str, pl.DataFrame]:
@@ -129,24 +131,27 @@ def plan_summary(
     }
 
 
-def write_plan_outputs(result: PlanResult, output_dir: Path) -> dict[str, Path]:
+def write_plan_outputs(
+    result: PlanResult, output_dir: Path, *, dry_run: bool = False
+) -> dict[str, Path]:
     """Write plan, suppression log, extracts and summary into `output_dir/plan/` atomically.
 
     The folder is built aside and swapped in whole: readers see the complete old plan or the
-    complete new one, never a mix.
+    complete new one, never a mix. A dry run's extracts go to `DRY_RUN_EXTRACTS_DIR`.
     """
     target = Path(output_dir) / "plan"
+    extracts = DRY_RUN_EXTRACTS_DIR if dry_run else EXTRACTS_DIR
     with atomic_dir(target) as tmp:
         write_parquet(result.plan, tmp / PLAN_FILE)
         write_parquet(result.suppression_log, tmp / SUPPRESSION_FILE)
         for channel, extract in sorted(result.channel_extracts.items()):
-            write_parquet(extract, tmp / EXTRACTS_DIR / f"{channel}.parquet")
-        write_json(result.summary, tmp / SUMMARY_FILE)
+            write_parquet(extract, tmp / extracts / f"{channel}.parquet")
+        write_json({**result.summary, "dry_run": dry_run}, tmp / SUMMARY_FILE)
     paths = {
         "plan": target / PLAN_FILE,
         "suppression_log": target / SUPPRESSION_FILE,
         "summary": target / SUMMARY_FILE,
     }
     for channel in sorted(result.channel_extracts):
-        paths[f"extract_{channel}"] = target / EXTRACTS_DIR / f"{channel}.parquet"
+        paths[f"extract_{channel}"] = target / extracts / f"{channel}.parquet"
     return paths

@@ -30,6 +30,7 @@ from interestlab.config import EXPECTATIONS_DIR
 from interestlab.consent import consented_ids, usable_click_events
 from interestlab.contract import TABLES
 from interestlab.errors import GateError
+from interestlab.memory import release_memory
 from interestlab.policy import Policy
 from interestlab.progress import fmt_count, step
 from interestlab.quality import project
@@ -300,6 +301,7 @@ def _validate_batches(
         for validation in outcome.run_results.values():
             tally.add(label, frame.height, validation)
         del data, context, checkpoint, outcome
+        release_memory()
     if tally.batches == 0:
         msg = f"suite `{suite}`: expected at least one (label, frame) batch, found none"
         raise ValueError(msg)
