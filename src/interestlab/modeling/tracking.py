@@ -48,8 +48,13 @@ def configure() -> str:
     >>> configure()  # doctest: +SKIP
     'sqlite:////work/main/mlruns/mlflow.db'
     """
+    import logging
+
     import mlflow
 
+    # MLflow's INFO lines ("Creating initial MLflow database tables", "Registered model ...
+    # already exists") are noise in executed notebooks and cron logs; warnings still show.
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     config.mlruns_dir().mkdir(parents=True, exist_ok=True)
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
