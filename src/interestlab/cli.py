@@ -63,7 +63,6 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace, *, demo_reviewer: str = ""):
-    from interestlab import config
     from interestlab.run import RunSettings
 
     return RunSettings(
@@ -87,7 +86,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from interestlab import config
     from interestlab.orchestration import workspace_lock
     from interestlab.run import DEMO_REVIEWER, ensure_demo_bank, run_pipeline, where_to_look
 

@@ -119,16 +119,18 @@ def _texts(path: Path) -> Iterator[tuple[str, str]]:
         yield "text", path.read_text(encoding="utf-8", errors="replace")
 
 
+def _files(paths: Iterable[Path]) -> Iterator[Path]:
+    for root in paths:
+        yield from [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+
+
 def scan(paths: Iterable[Path], identifiers: frozenset[str]) -> list[Finding]:
     """Every occurrence of one of `identifiers` as a token in the browsable files of `paths`."""
     findings: list[Finding] = []
-    for root in paths:
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-        for path in files:
-            for where, text in _texts(path):
-                tokens = set(TOKEN.findall(text)) | set(PART.findall(text))
-                for token in sorted(tokens & identifiers):
-                    findings.append(Finding(path, where, token))
+    for path in _files(paths):
+        for where, text in _texts(path):
+            tokens = set(TOKEN.findall(text)) | set(PART.findall(text))
+            findings += [Finding(path, where, t) for t in sorted(tokens & identifiers)]
     return findings
 
 
@@ -149,10 +151,4 @@ def reviewer_paths() -> list[Path]:
 
 def scanned_files(paths: Iterable[Path]) -> int:
     """How many files `scan` reads under `paths` (so a test can prove it looked at something)."""
-    n = 0
-    for root in paths:
-        files = [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]
-        for path in files:
-            if next(_texts(path), None) is not None:
-                n += 1
-    return n
+    return sum(1 for path in _files(paths) if next(_texts(path), None) is not None)
