@@ -272,15 +272,28 @@ def family_rows(
     never sampled.
     """
     label = f"{LABEL_PREFIX}{family}"
-    rows = frame.filter(pl.col(label).is_not_null()).sort(["as_of", "customer_id"])
-    keep = np.ones(rows.height, dtype=bool)
-    weight = np.ones(rows.height, dtype=np.float32)
+    # Sort and sample on the key columns only, then gather the kept rows once: the wide
+    # feature columns are copied for the kept rows, not for every eligible row (twice).
+    keys = (
+        frame.select(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
+            "as_of",
+            "customer_id",
+            label,
+            SPLIT_COLUMN,
+        )
+        .filter(pl.col(label).is_not_null())
+        .sort(["as_of", "customer_id"])
+    )
+    keep = np.ones(keys.height, dtype=bool)
+    weight = np.ones(keys.height, dtype=np.float32)
     if negative_rate < 1.0:
-        sampled = (rows[SPLIT_COLUMN] != TEST).to_numpy() & (rows[label] == 0).to_numpy()
-        draw = np.random.default_rng([seed, FAMILIES.index(family)]).random(rows.height)
+        sampled = (keys[SPLIT_COLUMN] != TEST).to_numpy() & (keys[label] == 0).to_numpy()
+        draw = np.random.default_rng([seed, FAMILIES.index(family)]).random(keys.height)
         keep = ~sampled | (draw < negative_rate)
         weight[sampled] = 1.0 / negative_rate
-    return rows.with_columns(pl.Series("weight", weight)).filter(pl.Series(keep))
+    rows = keys["_row"].to_numpy()[keep]
+    return frame[rows].with_columns(pl.Series("weight", weight[keep]))
 
 
 def matrix(frame: pl.DataFrame, features: list[str]) -> np.ndarray:
