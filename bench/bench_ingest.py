@@ -20,11 +20,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import date
 from pathlib import Path
 
 import polars as pl
+import psutil
 
 from interestlab.config import DEFAULT_AS_OF, DEFAULT_SEED
 
@@ -38,21 +40,57 @@ print(json.dumps({"seconds": time.perf_counter() - t, "kept": report["ingest"]["
 """
 
 
-def run_child(code: str, *args: str) -> tuple[dict, float, float]:
-    """Run `code` in a child interpreter; return its JSON output, wall seconds, peak RSS (MB)."""
+def run_child(code: str, *args: str, steps: bool = False) -> tuple[dict, float, float]:
+    """Run `code` in a child interpreter; return its JSON output, wall seconds, peak RSS (MB).
+
+    With `steps`, the child's progress lines are printed, each followed by the child's peak
+    RSS during the step that line closed (sampled every 0.2 s with psutil).
+    """
     started = time.perf_counter()
+    env = {**os.environ, "INTERESTLAB_QUIET": "1"}
+    if steps:
+        env.pop("INTERESTLAB_QUIET")
     proc = subprocess.Popen(
         [sys.executable, "-c", code, *args],
         stdout=subprocess.PIPE,
-        env={**os.environ, "INTERESTLAB_QUIET": "1"},
+        stderr=subprocess.PIPE if steps else None,
+        env=env,
     )
+    reader = None
+    if steps:
+        reader = threading.Thread(target=_annotate_steps, args=(proc,), daemon=True)
+        reader.start()
     out = proc.stdout.read() if proc.stdout else b""
+    if reader:
+        reader.join()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         msg = f"child failed with exit code {os.waitstatus_to_exitcode(status)}"
         raise RuntimeError(msg)
     return json.loads(out.decode().strip().splitlines()[-1]), wall, usage.ru_maxrss / 1024
+
+
+def _annotate_steps(proc: subprocess.Popen) -> None:
+    child = psutil.Process(proc.pid)
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.2):
+            try:
+                peak[0] = max(peak[0], child.memory_info().rss)
+            except psutil.Error:
+                return
+
+    threading.Thread(target=sample, daemon=True).start()
+    for raw in proc.stderr or []:
+        line = raw.decode().rstrip()
+        print(f"      ^ peak RSS {peak[0] / 2**20:8,.0f} MB during the step above", flush=True)
+        print(f"    {line}", flush=True)
+        peak[0] = 0
+    print(f"      ^ peak RSS {peak[0] / 2**20:8,.0f} MB during the step above", flush=True)
+    done.set()
 
 
 def ensure_bank(bank: Path, customers: int, seed: int) -> None:
@@ -137,6 +175,11 @@ def main() -> None:
         help="rows for the pandas comparison (a size pandas can hold)",
     )
     parser.add_argument(
+        "--steps",
+        action="store_true",
+        help="print the child's progress lines with the peak RSS of each step",
+    )
+    parser.add_argument(
         "--keep-store",
         type=Path,
         help="keep the last repeat's curated store here (input of bench_features --store)",
@@ -158,7 +201,12 @@ def main() -> None:
         work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
         try:
             out, wall, rss = run_child(
-                CHILD, as_of.isoformat(), str(bank), str(work / "store"), str(work / "run")
+                CHILD,
+                as_of.isoformat(),
+                str(bank),
+                str(work / "store"),
+                str(work / "run"),
+                steps=args.steps,
             )
             if args.keep_store and i == args.repeats - 1:
                 shutil.rmtree(args.keep_store, ignore_errors=True)

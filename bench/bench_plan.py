@@ -333,6 +333,7 @@ def measure(fn: Callable[[], dict], repeats: int) -> tuple[dict, list[float], fl
             out = fn()
         runs.append(out)
         peaks.append(rss.mb)
+        print(f"    run {len(runs)}: {out['timings']['total_s']:.2f} s", flush=True)
     totals = [r["timings"]["total_s"] for r in runs]
     return runs[-1], totals, statistics.median(peaks)
 
