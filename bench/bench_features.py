@@ -23,7 +23,6 @@ import argparse
 import os
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -31,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import psutil
+from measure import PeakRss, guard_memory
 
 from interestlab.click_store import month_file, scan_clicks, stored_months
 from interestlab.config import DEFAULT_AS_OF, DEFAULT_SEED
@@ -128,41 +127,6 @@ def random_bank(n_customers: int, events_per_customer: int, *, seed: int, as_of:
         name: df.select(pl.col(c.name).cast(c.dtype) for c in TABLES[name].columns)
         for name, df in tables.items()
     }
-
-
-def guard_memory(limit_gb: float) -> None:
-    """Abort this process (exit 3) if its RSS exceeds `limit_gb`: the machine is shared."""
-
-    def watch() -> None:
-        process = psutil.Process()
-        while True:
-            rss = process.memory_info().rss
-            if rss > limit_gb * 2**30:
-                print(f"ABORT: RSS {rss / 2**30:.1f} GB above --max-rss-gb {limit_gb}", flush=True)
-                os._exit(3)
-            time.sleep(0.2)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
-class PeakRss:
-    """Peak resident set size of this process while the block runs (sampled every 10 ms)."""
-
-    def __enter__(self) -> PeakRss:
-        self.process = psutil.Process(os.getpid())
-        self.peak = self.process.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.01):
-            self.peak = max(self.peak, self.process.memory_info().rss)
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def measure(name: str, func: Callable[[], object], repeats: int, results: dict) -> None:

@@ -23,7 +23,6 @@ import os
 import resource
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -34,7 +33,7 @@ os.environ.setdefault("INTERESTLAB_QUIET", "1")
 
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
-import psutil  # noqa: E402
+from measure import PeakRss, guard_memory  # noqa: E402
 
 from interestlab.config import DEFAULT_SEED  # noqa: E402
 from interestlab.contract import FAMILIES  # noqa: E402
@@ -84,41 +83,6 @@ def random_training_set(n_customers: int, n_snapshots: int, *, seed: int) -> pl.
         )
         frames.append(frame)
     return pl.concat(frames).select("customer_id", "as_of", pl.exclude("customer_id", "as_of"))
-
-
-def guard_memory(limit_gb: float) -> None:
-    """Abort this process (exit 3) if its RSS exceeds `limit_gb`: the machine is shared."""
-
-    def watch() -> None:
-        process = psutil.Process()
-        while True:
-            rss = process.memory_info().rss
-            if rss > limit_gb * 2**30:
-                print(f"ABORT: RSS {rss / 2**30:.1f} GB above --max-rss-gb {limit_gb}", flush=True)
-                os._exit(3)
-            time.sleep(0.2)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
-class PeakRss:
-    """Peak resident memory of this process while the block runs (sampled every 50 ms)."""
-
-    def __enter__(self) -> PeakRss:
-        self.peak = psutil.Process().memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self) -> None:
-        process = psutil.Process()
-        while not self._stop.wait(0.05):
-            self.peak = max(self.peak, process.memory_info().rss)
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def timed(fn: Callable[[], float | None], repeats: int) -> tuple[float, list[float], int]:
