@@ -1,7 +1,9 @@
 """Benchmark: point-in-time features for one as-of and a 12-snapshot training set (issue 4).
 
 Times, in the same run and on the same events:
-  * polars  - `build_features` (one as-of, everything) and `build_training_set` (12 as-ofs);
+  * polars  - `build_features` (one as-of, everything, in memory) and the 12-snapshot training
+              set as notebook 02 builds it: `iter_snapshots` written part by part by
+              `write_training_set` (features, labels, parquet and content hashes);
   * polars  - the click-window part alone (aggregate once + windows), the baseline spec;
   * DuckDB  - the same click-window spec in SQL (one as-of, and 12 as-ofs from one daily table);
   * pandas  - the same click-window spec, on at most `--pandas-events` events.
@@ -35,10 +37,26 @@ from measure import PeakRss, guard_memory
 from interestlab.click_store import month_file, scan_clicks, stored_months
 from interestlab.config import DEFAULT_AS_OF, DEFAULT_SEED
 from interestlab.contract import EVENT_TYPES, FAMILIES, LANGUAGES, REGIONS, SEGMENTS, TABLES, THEMES
-from interestlab.features import build_features, build_training_set, monthly_as_ofs
-from interestlab.features.clicks import click_features, daily_activity, day_number, session_starts
+from interestlab.features import build_features, monthly_as_ofs
+from interestlab.features.clicks import click_features, compact_events, compact_tables, day_number
+from interestlab.features.snapshots import customer_codes, iter_snapshots, write_training_set
 from interestlab.policy import as_of_moment, load_policy
 from interestlab.storage import scan_table
+
+
+def polars_windows(
+    events: pl.LazyFrame,
+    codes: pl.DataFrame,
+    *,
+    policy,
+    start: datetime,
+    end: datetime,
+    as_of_day: int,
+) -> pl.DataFrame:
+    """The click-window spec in polars, keyed by customer id like the SQL and pandas ones."""
+    coded = events.join(codes.lazy(), on="customer_id", how="inner").drop("customer_id")
+    tables = compact_tables(compact_events(coded, policy=policy, start=start, end=end))
+    return click_features(*tables, as_of_day=as_of_day).join(codes, on="code").drop("code")
 
 
 def random_bank(n_customers: int, events_per_customer: int, *, seed: int, as_of: datetime):
@@ -287,7 +305,7 @@ def main() -> None:
     parser.add_argument(
         "--skip-polars-snapshots",
         action="store_true",
-        help="skip polars build_training_set x12 (DuckDB x12 still runs)",
+        help="skip the polars training set x12 (DuckDB x12 still runs)",
     )
     args = parser.parse_args()
     guard_memory(args.max_rss_gb)
@@ -331,12 +349,17 @@ def main() -> None:
         results: dict[str, tuple[float, int]] = {}
         as_of_day = day_number(as_of.astimezone(policy.zone).date())
 
+        codes = customer_codes([lazy["customers"].select("customer_id").collect()])
+
         def polars_clicks_one() -> pl.DataFrame:
-            kept = clicks.filter((pl.col("ts") >= retention_start) & (pl.col("ts") < as_of))
-            daily, sessions = pl.collect_all(
-                [daily_activity(kept, policy=policy), session_starts(kept, policy=policy)]
+            return polars_windows(
+                clicks,
+                codes,
+                policy=policy,
+                start=retention_start,
+                end=as_of,
+                as_of_day=as_of_day,
             )
-            return click_features(daily, sessions, as_of_day=as_of_day).collect()
 
         print("one as-of")
         measure(
@@ -351,16 +374,27 @@ def main() -> None:
 
         print(f"{len(as_ofs)} snapshots")
         measure_many = (lambda *a: None) if args.skip_snapshots else measure
-        (measure_many if not args.skip_polars_snapshots else (lambda *a: None))(
-            f"polars build_training_set x{len(as_ofs)}",
-            lambda: build_training_set(
+
+        def polars_many() -> dict:
+            snapshots = iter_snapshots(
                 clicks,
                 **lazy,
                 as_ofs=as_ofs,
                 policy=policy,
                 retention_start=retention_start,
                 horizon_days=30,
-            ),
+            )
+            return write_training_set(
+                snapshots,
+                Path(tmp) / "training",
+                as_ofs=as_ofs,
+                policy=policy,
+                oldest_input_ts=None,
+            )
+
+        (measure_many if not args.skip_polars_snapshots else (lambda *a: None))(
+            f"polars training set x{len(as_ofs)} (written)",
+            polars_many,
             args.repeats_many or args.repeats,
             results,
         )
@@ -424,11 +458,14 @@ def main() -> None:
         sub_lazy = subset.lazy()
 
         def polars_subset() -> pl.DataFrame:
-            kept = sub_lazy.filter((pl.col("ts") >= retention_start) & (pl.col("ts") < as_of))
-            daily, sessions = pl.collect_all(
-                [daily_activity(kept, policy=policy), session_starts(kept, policy=policy)]
+            return polars_windows(
+                sub_lazy,
+                codes,
+                policy=policy,
+                start=retention_start,
+                end=as_of,
+                as_of_day=as_of_day,
             )
-            return click_features(daily, sessions, as_of_day=as_of_day).collect()
 
         measure("polars click windows (subset)", polars_subset, args.repeats, results)
         measure(
@@ -451,10 +488,10 @@ def main() -> None:
     print(f"  polars/duckdb click windows, one as-of : {windows / duck:.2f}  (target <= 1)")
     print(f"  build_features (all) / duckdb windows  : {one / duck:.2f}  (information)")
     print(f"  pandas/polars click windows (subset)   : {pandas_ratio:.1f}  (target >= 10)")
-    if f"polars build_training_set x{n}" in results:
-        many = results[f"polars build_training_set x{n}"][0]
+    if f"polars training set x{n} (written)" in results:
+        many = results[f"polars training set x{n} (written)"][0]
         duck_many = results[f"duckdb click windows x{n}"][0]
-        label_many = f"{n} snapshots / one as-of (polars)"
+        label_many = f"{n} snapshots written / one as-of (polars)"
         label_duck = f"polars x{n} / duckdb windows x{n}"
         print(f"  {label_many:<39}: {many / one:.2f}  (target < 3)")
         print(f"  {label_duck:<39}: {many / duck_many:.2f}  (information)")

@@ -25,8 +25,8 @@ from interestlab.click_store import scan_clicks
 from interestlab.config import DEFAULT_AS_OF
 from interestlab.consent import consented_ids, events_in_granted_periods
 from interestlab.features import build_labels, monthly_as_ofs
-from interestlab.features import clicks as click_module
-from interestlab.features.clicks import daily_activity, day_number, session_starts
+from interestlab.features.clicks import click_features, compact_events, compact_tables, day_number
+from interestlab.features.snapshots import customer_codes
 from interestlab.policy import as_of_moment, load_policy
 from interestlab.storage import scan_table
 
@@ -57,25 +57,29 @@ def main() -> None:
 
     t = time.perf_counter()
     universes = [consented_ids(ids, consent, at=a, policy=policy) for a in as_ofs]
-    everyone = pl.concat(universes).unique()
-    t = phase(f"consent universes x{len(as_ofs)}", t)
-    events = events_in_granted_periods(
-        clicks.join(everyone.lazy(), on="customer_id", how="semi"), consent, policy=policy
-    ).filter((pl.col("ts") >= retention_start) & (pl.col("ts") < max(as_ofs)))
-    daily, sessions = pl.collect_all(
-        [daily_activity(events, policy=policy), session_starts(events, policy=policy)]
-    )
-    t = phase("scan + consent filter + daily/session tables", t)
+    codes = customer_codes(universes)
+    t = phase(f"consent universes x{len(as_ofs)} + customer codes", t)
+    coded = clicks.join(codes.lazy(), on="customer_id", how="inner").drop("customer_id")
+    events = events_in_granted_periods(coded, consent, policy=policy, codes=codes)
+    compact = compact_events(
+        events, policy=policy, start=retention_start, end=max(as_ofs)
+    ).collect()
+    t = phase("scan + consent filter + integer coding", t)
+    daily, sessions, active = compact_tables(compact.lazy())
+    t = phase("daily / session / active-day tables", t)
     print(
-        f"    daily {daily.height:,} rows ({daily.estimated_size('mb'):,.0f} MB),"
-        f" sessions {sessions.height:,} rows"
+        f"    events {compact.height:,} ({compact.estimated_size('mb'):,.0f} MB),"
+        f" daily {daily.height:,} rows ({daily.estimated_size('mb'):,.0f} MB),"
+        f" sessions {sessions.height:,}, active days {active.height:,}"
     )
+    del compact
     days = [day_number(a.astimezone(policy.zone).date()) for a in as_ofs]
-    one = click_module.click_features_many(daily, sessions, as_of_days=days[-1:])
-    t = phase("click windows, one as-of", t)
-    many = click_module.click_features_many(daily, sessions, as_of_days=days)
-    t = phase(f"click windows, {len(days)} as-ofs", t)
-    print(f"    one {one.shape}, many {many.shape}")
+    one = click_features(daily, sessions, active, as_of_day=days[-1])
+    t = phase("click windows, latest as-of", t)
+    for day in days:
+        click_features(daily, sessions, active, as_of_day=day)
+    t = phase(f"click windows, {len(days)} as-ofs one by one", t)
+    print(f"    latest {one.shape}")
     holdings = scan_table(args.bank, "holdings")
     products = scan_table(args.bank, "products")
     build_labels(holdings, products, as_ofs=as_ofs, horizon_days=30, policy=policy)

@@ -135,17 +135,27 @@ def consented_ids(
 
 
 def events_in_granted_periods(
-    events: pl.LazyFrame, consent_events: pl.LazyFrame | pl.DataFrame, *, policy: Policy
+    events: pl.LazyFrame,
+    consent_events: pl.LazyFrame | pl.DataFrame,
+    *,
+    policy: Policy,
+    codes: pl.DataFrame | None = None,
 ) -> pl.LazyFrame:
     """Events that occurred while web-data consent was granted (the as-of-independent part).
 
-    With `use_events_from_non_consented_periods` the events are returned unchanged.
+    With `use_events_from_non_consented_periods` the events are returned unchanged. With
+    `codes` (`customer_id, code`), `events` are keyed by the integer `code` instead of
+    `customer_id` (the feature build joins on small integers; see `features.clicks`).
     """
     if policy.use_events_from_non_consented_periods:
         return events
     periods = consent_intervals(consent_events, purpose=policy.web_data_purpose, policy=policy)
+    key = "customer_id"
+    if codes is not None:
+        periods = periods.join(codes.lazy(), on="customer_id", how="inner").drop("customer_id")
+        key = "code"
     return (
-        events.join(periods, on="customer_id", how="inner")
+        events.join(periods, on=key, how="inner")
         .filter(
             (pl.col("granted_from").is_null() | (pl.col("ts") >= pl.col("granted_from")))
             & (pl.col("granted_until").is_null() | (pl.col("ts") < pl.col("granted_until")))

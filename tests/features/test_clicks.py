@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import random
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 import pytest
 from literal_bank import frame
 
-from interestlab.features.clicks import click_features, daily_activity, history_days, session_starts
+from interestlab.contract import EVENT_TYPES, FAMILIES, THEMES
+from interestlab.features.clicks import (
+    click_features,
+    compact_events,
+    compact_tables,
+    history_days,
+    local_day_expr,
+    utc_offsets,
+)
 
 from .frames import one
 
@@ -112,17 +121,23 @@ def test_customer_without_clicks_has_zero_counts_and_missing_recency(features, c
     assert row["all__trend_30_90"] is None
 
 
-def test_session_is_dated_by_its_first_usable_event(policy, click) -> None:
+def _compact(rows: pl.LazyFrame, policy, *, start, end) -> pl.LazyFrame:
+    coded = rows.with_columns(pl.lit(0, dtype=pl.UInt32).alias("code")).drop("customer_id")
+    return compact_events(coded, policy=policy, start=start, end=end)
+
+
+def test_session_is_dated_by_its_first_usable_event(policy, click, as_of) -> None:
     rows = frame(
         "click_events",
         [click(days_before=31, session_id=7), click(days_before=29, session_id=7)],
     ).lazy()
-    daily = daily_activity(rows, policy=policy).collect()
-    sessions = session_starts(rows, policy=policy).collect()
+    compact = _compact(rows, policy, start=as_of - timedelta(days=400), end=as_of)
+    daily, sessions, active = compact_tables(compact)
     assert sessions["n"].to_list() == [1]
     assert daily["n"].sum() == 2
+    assert active.height == 2
     as_of_day = sessions["day"][0] + 31
-    out = click_features(daily, sessions, as_of_day=as_of_day).collect().row(0, named=True)
+    out = click_features(daily, sessions, active, as_of_day=as_of_day).row(0, named=True)
     assert out["all__sessions_30d"] == 0
     assert out["all__sessions_90d"] == 1
     assert out["all__events_30d"] == 1
@@ -134,7 +149,7 @@ def test_history_days_is_clipped_to_the_longest_window(as_of) -> None:
     assert history_days(as_of, as_of + timedelta(days=3)) == 0
 
 
-def test_daily_activity_uses_bank_local_days(policy, as_of) -> None:
+def test_compact_events_use_bank_local_days(policy, as_of) -> None:
     # 23:30 UTC on 14 Nov is already 15 Nov in Brussels: the as-of day itself, excluded.
     late = {
         "event_id": 1,
@@ -147,5 +162,98 @@ def test_daily_activity_uses_bank_local_days(policy, as_of) -> None:
         "product_family": None,
         "channel": "app",
     }
-    daily = daily_activity(frame("click_events", [late]).lazy(), policy=policy).collect()
-    assert daily.get_column("day").cast(pl.Date).to_list() == [as_of.date() + timedelta(days=1)]
+    rows = frame("click_events", [late]).lazy()
+    compact = _compact(rows, policy, start=as_of, end=as_of + timedelta(days=1)).collect()
+    assert compact.get_column("day").cast(pl.Date).to_list() == [as_of.date() + timedelta(days=1)]
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        # A year with both DST changes (last Sunday of March and October, 01:00 UTC).
+        (datetime(2025, 11, 1, tzinfo=UTC), datetime(2026, 11, 30, tzinfo=UTC)),
+        # No change inside the range.
+        (datetime(2026, 4, 1, tzinfo=UTC), datetime(2026, 5, 1, tzinfo=UTC)),
+    ],
+)
+def test_local_day_expr_equals_the_time_zone_conversion(policy, start, end) -> None:
+    # Every minute around both changes and local midnights, plus random moments.
+    changes = [c for c, _ in utc_offsets(policy, start, end)[1:]]
+    around = [
+        datetime.fromtimestamp(c, UTC) + timedelta(minutes=m)
+        for c in changes
+        for m in range(-180, 181)
+    ]
+    rng = random.Random(7)
+    span = int((end - start).total_seconds())
+    moments = around + [start + timedelta(seconds=rng.randrange(span)) for _ in range(5000)]
+    moments += [start, end - timedelta(microseconds=1)]
+    ts = pl.DataFrame({"ts": moments}, schema={"ts": pl.Datetime("us", "UTC")})
+    fast = ts.select(local_day_expr("ts", policy, start=start, end=end)).get_column("day")
+    slow = ts.select(
+        pl.col("ts").dt.convert_time_zone(policy.timezone).dt.date().cast(pl.Int32)
+    ).get_column("ts")
+    assert fast.to_list() == slow.to_list()
+    assert len(changes) == (2 if start.month == 11 else 0)
+
+
+def test_click_features_match_a_plain_per_event_reference(policy, as_of) -> None:
+    # Random events of 40 customers over 400 days; a few features recomputed the slow,
+    # obvious way (time-zone conversion per event, filters per window) must agree exactly.
+    rng = random.Random(11)
+    start = as_of - timedelta(days=400)
+    rows = [
+        {
+            "code": rng.randrange(40),
+            "session_id": rng.randrange(600),
+            "ts": start + timedelta(seconds=rng.randrange(400 * 86_400)),
+            "event_type": rng.choice(EVENT_TYPES),
+            "product_family": rng.choice([None, *FAMILIES]),
+            "theme": rng.choice([None, *THEMES]),
+        }
+        for _ in range(3000)
+    ]
+    events = pl.DataFrame(rows).with_columns(
+        pl.col("code").cast(pl.UInt32), pl.col("ts").cast(pl.Datetime("us", "UTC"))
+    )
+    # Sessions belong to one customer.
+    events = events.with_columns((pl.col("session_id") * 100 + pl.col("code")).alias("session_id"))
+    as_of_day = (as_of.astimezone(policy.zone).date() - date(1970, 1, 1)).days
+    tables = compact_tables(compact_events(events.lazy(), policy=policy, start=start, end=as_of))
+    fast = click_features(*tables, as_of_day=as_of_day)
+
+    day = pl.col("ts").dt.convert_time_zone(policy.timezone).dt.date().cast(pl.Int32)
+    ref = events.filter(pl.col("ts") < as_of).with_columns((as_of_day - day).alias("age"))
+    sessions = ref.group_by("code", "session_id").agg(pl.col("age").max())
+    ref = ref.filter(pl.col("age") <= 365)
+    checks = {}
+    for code in fast["code"].to_list():
+        mine = ref.filter(pl.col("code") == code)
+        fam = mine.filter(pl.col("product_family") == "mortgage")
+        visits = mine.filter((pl.col("event_type") == "theme_visit") & (pl.col("theme") == "car"))
+        abandoned = fam.filter(pl.col("event_type") == "procedure_abandoned")["age"]
+        checks[code] = {
+            "fam_mortgage__events_30d": fam.filter(pl.col("age") <= 30).height,
+            "fam_mortgage__simulation_90d": fam.filter(
+                (pl.col("event_type") == "simulation") & (pl.col("age") <= 90)
+            ).height,
+            "fam_mortgage__days_since_procedure_abandoned": abandoned.min(),
+            "theme_car__visits_30d": visits.filter(pl.col("age") <= 30).height,
+            "theme_car__days_since_visit": visits["age"].min(),
+            "all__events_7d": mine.filter(pl.col("age") <= 7).height,
+            "all__sessions_90d": sessions.filter(
+                (pl.col("code") == code) & (pl.col("age") <= 90)
+            ).height,
+            "all__active_days_30d": mine.filter(pl.col("age") <= 30)["age"].n_unique(),
+        }
+    got = {
+        row["code"]: {name: row[name] for name in checks[row["code"]]}
+        for row in fast.iter_rows(named=True)
+    }
+    zero_when_absent = {"fam_mortgage__events_30d", "fam_mortgage__simulation_90d"}
+    zero_when_absent |= {"theme_car__visits_30d"}
+    for values in got.values():
+        for name in zero_when_absent:
+            values[name] = values[name] or 0
+    assert got == checks
+    assert fast["code"].to_list() == sorted(ref["code"].unique().to_list())

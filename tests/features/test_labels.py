@@ -7,9 +7,11 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 from literal_bank import frame
+from polars.testing import assert_frame_equal
 
 from interestlab.features import build_labels, monthly_as_ofs
 from interestlab.features.clicks import local_day
+from interestlab.features.labels import label_columns
 from interestlab.policy import as_of_moment
 
 from .frames import PRODUCTS
@@ -107,3 +109,21 @@ def test_monthly_as_ofs_validates(policy, as_of) -> None:
         monthly_as_ofs(as_of + timedelta(hours=1), n_snapshots=1, horizon_days=60, policy=policy)
     with pytest.raises(ValueError, match="must be time-zone aware"):
         monthly_as_ofs(as_of.replace(tzinfo=None), n_snapshots=1, horizon_days=60, policy=policy)
+
+
+def test_label_columns_are_build_labels_pivoted(policy, as_of) -> None:
+    rows = [
+        holding("C1", "savings", date(2026, 11, 20)),
+        holding("C1", "mortgage", date(2010, 1, 1)),
+        holding("C2", "mortgage", date(2010, 1, 1), closed=date(2026, 11, 1)),
+        holding("C2", "mortgage", date(2026, 12, 1)),
+        holding("C3", "credit_card", date(2027, 3, 1)),
+        holding("C3", "credit_card", date(2026, 11, 15)),
+    ]
+    tables = (frame("holdings", rows).lazy(), frame("products", PRODUCTS).lazy())
+    long = build_labels(*tables, as_ofs=[as_of], horizon_days=30, policy=policy)
+    expected = long.pivot("family", index="customer_id", values="label").sort("customer_id")
+    wide = label_columns(*tables, as_of=as_of, horizon_days=30, policy=policy).collect()
+    wide = wide.sort("customer_id").rename(lambda c: c.removeprefix("label__"))
+    assert_frame_equal(wide, expected.select(wide.columns))
+    assert wide.filter(pl.col("customer_id") == "C2")["mortgage"].to_list() == [1]

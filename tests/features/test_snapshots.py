@@ -21,7 +21,14 @@ from interestlab.features import (
     monthly_as_ofs,
     write_snapshot,
 )
-from interestlab.features.snapshots import LABEL_COLUMNS
+from interestlab.features.snapshots import (
+    LABEL_COLUMNS,
+    iter_snapshots,
+    read_lineage,
+    read_snapshot,
+    scan_snapshot,
+    write_training_set,
+)
 from interestlab.policy import as_of_moment
 
 from .frames import customers_rows, grant, one
@@ -312,3 +319,73 @@ def test_write_snapshot_of_a_training_set_lists_its_as_ofs(policy, tmp_path) -> 
     assert lineage["as_of"] == [t.isoformat() for t in sorted(moments)]
     assert lineage["labels"] == ["label__savings"]
     assert lineage["n_features"] == 0
+
+
+@pytest.fixture
+def three(tables, click, policy, as_of, retention_start):
+    """Tables and `iter_snapshots` keywords of a 3-snapshot training set."""
+    as_ofs = monthly_as_ofs(as_of, n_snapshots=3, horizon_days=30, policy=policy)
+    rows = [
+        click("C1", days_before=d, event_type="simulation", family="savings", session_id=d)
+        for d in (5, 40, 70, 100, 130)
+    ] + [click("C2", days_before=d, family="mortgage", session_id=100 + d) for d in (45, 75)]
+    common = {"as_ofs": as_ofs, "policy": policy, "retention_start": retention_start}
+    return tables(rows), common
+
+
+def test_training_set_is_written_part_by_part_and_read_back(three, policy, tmp_path) -> None:
+    kwargs, common = three
+    as_ofs = common["as_ofs"]
+    whole = build_training_set(**kwargs, **common, horizon_days=30)
+    lineage = write_training_set(
+        iter_snapshots(**kwargs, **common, horizon_days=30),
+        tmp_path / "t",
+        as_ofs=as_ofs,
+        policy=policy,
+        oldest_input_ts=None,
+    )
+    assert [p["file"] for p in lineage["parts"]] == [f"part-0{i}.parquet" for i in range(3)]
+    assert lineage["n_rows"] == whole.height
+    assert lineage["labels"] == list(LABEL_COLUMNS)
+    assert lineage["n_features"] == len(FEATURE_CATALOGUE)
+    assert_frame_equal(read_snapshot(tmp_path / "t", as_of=as_ofs, policy=policy), whole)
+    scan = scan_snapshot(tmp_path / "t", as_of=as_ofs, policy=policy)
+    assert_frame_equal(scan.collect(engine="in-memory"), whole)
+    # Another window, or a part changed on disk: not reusable.
+    assert read_snapshot(tmp_path / "t", as_of=as_ofs[1:], policy=policy) is None
+    part = tmp_path / "t" / "part-01.parquet"
+    pl.read_parquet(part).with_columns(pl.col("all__events_365d") + 1).write_parquet(part)
+    assert read_lineage(tmp_path / "t", as_of=as_ofs, policy=policy) is None
+
+
+def test_training_set_writer_leaves_nothing_half_written(three, policy, tmp_path) -> None:
+    kwargs, common = three
+    as_ofs = common["as_ofs"]
+    first = write_training_set(
+        iter_snapshots(**kwargs, **common, horizon_days=30),
+        tmp_path / "t",
+        as_ofs=as_ofs,
+        policy=policy,
+        oldest_input_ts=None,
+    )
+
+    def crashing():
+        snapshots = iter_snapshots(**kwargs, **common, horizon_days=30)
+        yield next(snapshots)
+        raise MemoryError("killed mid-way")
+
+    with pytest.raises(MemoryError):
+        write_training_set(
+            crashing(), tmp_path / "t", as_ofs=as_ofs, policy=policy, oldest_input_ts=None
+        )
+    assert read_lineage(tmp_path / "t", as_of=as_ofs, policy=policy) == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t"]
+    with pytest.raises(ValueError, match="expected 3 snapshots, got 1"):
+        write_training_set(
+            iter_snapshots(**kwargs, **{**common, "as_ofs": as_ofs[:1]}, horizon_days=30),
+            tmp_path / "u",
+            as_ofs=as_ofs,
+            policy=policy,
+            oldest_input_ts=None,
+        )
+    assert not (tmp_path / "u").exists()

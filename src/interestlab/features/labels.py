@@ -19,7 +19,7 @@ from interestlab.features.holdings import held_at, holdings_with_family
 from interestlab.policy import Policy, as_of_moment, load_policy
 
 
-def _check_horizon(horizon_days: int) -> None:
+def check_horizon(horizon_days: int) -> None:
     if isinstance(horizon_days, bool) or not isinstance(horizon_days, int) or horizon_days < 1:
         msg = f"`horizon_days` must be a positive integer, got {horizon_days!r}"
         raise ValueError(msg)
@@ -66,7 +66,7 @@ def build_labels(
     --------
     >>> build_labels(holdings, products, as_ofs=[t], horizon_days=60)  # doctest: +SKIP
     """
-    _check_horizon(horizon_days)
+    check_horizon(horizon_days)
     if not as_ofs:
         msg = "`as_ofs` must hold at least one as-of moment, got an empty list"
         raise ValueError(msg)
@@ -98,6 +98,36 @@ def build_labels(
     return pl.concat(grids).collect().sort("as_of", "customer_id", "family")
 
 
+def label_columns(
+    holdings: pl.LazyFrame | pl.DataFrame,
+    products: pl.LazyFrame | pl.DataFrame,
+    *,
+    as_of: datetime,
+    horizon_days: int,
+    policy: Policy,
+) -> pl.LazyFrame:
+    """`customer_id, label__<family>...` at one as-of: `build_labels` pivoted, one row each.
+
+    Customers without any account are absent (the caller fills 0: eligible, no opening).
+    A test checks these columns against `build_labels`.
+    """
+    check_horizon(horizon_days)
+    day = day_number(check_as_of(as_of, policy))
+    opened = pl.col("opened_day").is_between(day, day + horizon_days - 1)
+    return (
+        holdings_with_family(holdings, products)
+        .group_by("customer_id")
+        .agg(
+            pl.when((held_at(day) & (pl.col("family") == family)).any())
+            .then(None)
+            .otherwise((opened & (pl.col("family") == family)).any())
+            .cast(pl.Int8)
+            .alias(f"label__{family}")
+            for family in FAMILIES
+        )
+    )
+
+
 def monthly_as_ofs(
     run_as_of: datetime, *, n_snapshots: int, horizon_days: int, policy: Policy
 ) -> list[datetime]:
@@ -117,7 +147,7 @@ def monthly_as_ofs(
     ...                                                          horizon_days=60, policy=policy)]
     ['2026-07-15', '2026-08-15', '2026-09-15']
     """
-    _check_horizon(horizon_days)
+    check_horizon(horizon_days)
     if isinstance(n_snapshots, bool) or not isinstance(n_snapshots, int) or n_snapshots < 1:
         msg = f"`n_snapshots` must be a positive integer, got {n_snapshots!r}"
         raise ValueError(msg)

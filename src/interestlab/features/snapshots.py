@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,19 +23,19 @@ from typing import Any
 import polars as pl
 
 from interestlab.click_store import DERIVED
-from interestlab.consent import consented_ids, events_in_granted_periods, usable_click_events
+from interestlab.consent import consented_ids, events_in_granted_periods
 from interestlab.contract import FAMILIES, UTC_TS
 from interestlab.features.catalogue import FEATURE_CATALOGUE, FEATURE_NAMES
 from interestlab.features.clicks import (
-    click_features_many,
-    daily_activity,
+    click_features,
+    compact_events,
+    compact_tables,
     day_number,
     history_days,
-    session_starts,
 )
 from interestlab.features.holdings import holding_features
 from interestlab.features.identity import identity_features
-from interestlab.features.labels import build_labels, check_as_of
+from interestlab.features.labels import check_as_of, check_horizon, label_columns
 from interestlab.policy import Policy
 from interestlab.storage import atomic_dir, write_json
 
@@ -57,8 +57,37 @@ def _check_retention(retention_start: datetime) -> None:
         raise ValueError(msg)
 
 
+def customer_codes(universes: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """`customer_id, code`: every customer of the universes once, sorted, coded 0..n-1 (UInt32).
+
+    The click features group on these small integers; codes follow the sorted ids, so a
+    frame sorted by code is sorted by customer id.
+    """
+    ids = pl.concat([u.select("customer_id") for u in universes]).unique().sort("customer_id")
+    return ids.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("code"))
+
+
+def _compact_tables(
+    clicks: pl.LazyFrame,
+    consent_events: pl.LazyFrame,
+    codes: pl.DataFrame,
+    *,
+    end: datetime,
+    policy: Policy,
+    retention_start: datetime,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    # The inner join on the codes keeps only customers of some universe (R13) and swaps the
+    # string id for its code; the as-of-dependent half of R13 (consented at each as-of,
+    # ts < as-of) is applied per snapshot.
+    events = clicks.lazy().join(codes.lazy(), on="customer_id", how="inner").drop("customer_id")
+    events = events_in_granted_periods(events, consent_events, policy=policy, codes=codes)
+    compact = compact_events(events, policy=policy, start=retention_start, end=end)
+    return compact_tables(compact)
+
+
 def _snapshot(
     click_rows: pl.DataFrame,
+    codes: pl.DataFrame,
     universe: pl.DataFrame,
     *,
     customers: pl.LazyFrame,
@@ -70,7 +99,7 @@ def _snapshot(
 ) -> pl.LazyFrame:
     day = check_as_of(as_of, policy)
     as_of_day = day_number(day)
-    clicks = click_rows.lazy().filter(pl.col("as_of_day") == as_of_day).drop("as_of_day")
+    clicks = click_rows.lazy().join(codes.lazy(), on="code", how="inner").drop("code")
     held = holding_features(holdings, products, as_of_day=as_of_day)
     identity = identity_features(customers, as_of_day=as_of_day, as_of_year=day.year)
     return (
@@ -92,31 +121,56 @@ def _snapshot(
     )
 
 
-def _aggregate_once(events: pl.LazyFrame, policy: Policy) -> tuple[pl.DataFrame, pl.DataFrame]:
-    daily, sessions = pl.collect_all(
-        [daily_activity(events, policy=policy), session_starts(events, policy=policy)]
-    )
-    return daily, sessions
+def _check_as_ofs(as_ofs: Sequence[datetime], policy: Policy) -> list[datetime]:
+    if not as_ofs:
+        msg = "`as_ofs` must hold at least one as-of moment, got an empty list"
+        raise ValueError(msg)
+    if len(set(as_ofs)) != len(as_ofs):
+        msg = f"`as_ofs` must be distinct, got {[t.isoformat() for t in as_ofs]}"
+        raise ValueError(msg)
+    for as_of in as_ofs:
+        check_as_of(as_of, policy)
+    return sorted(as_ofs)
 
 
-def _stack(
-    events: pl.LazyFrame,
-    universes: Sequence[pl.DataFrame],
+def iter_snapshots(
+    clicks: pl.LazyFrame,
     *,
     customers: pl.LazyFrame,
     holdings: pl.LazyFrame,
     products: pl.LazyFrame,
+    consent_events: pl.LazyFrame,
     as_ofs: Sequence[datetime],
     policy: Policy,
     retention_start: datetime,
-) -> pl.DataFrame:
-    kept = events.filter((pl.col("ts") >= retention_start) & (pl.col("ts") < max(as_ofs)))
-    daily, sessions = _aggregate_once(kept, policy)
-    as_of_days = [day_number(check_as_of(as_of, policy)) for as_of in as_ofs]
-    click_rows = click_features_many(daily, sessions, as_of_days=as_of_days)
-    frames = [
-        _snapshot(
+    horizon_days: int | None = None,
+) -> Iterator[pl.DataFrame]:
+    """Feature snapshots at `as_ofs` (oldest first), one DataFrame at a time.
+
+    The raw events are read once (compact tables, see `features.clicks`); each snapshot is
+    then built and yielded on its own, so memory holds the compact tables and one snapshot,
+    not the whole stack. With `horizon_days` each snapshot carries the `label__<family>`
+    columns (`labels.label_columns`). Each snapshot equals `build_features` at its as-of.
+    """
+    as_ofs = _check_as_ofs(as_ofs, policy)
+    _check_retention(retention_start)
+    ids = customers.lazy().select("customer_id")
+    universes = [consented_ids(ids, consent_events, at=t, policy=policy) for t in as_ofs]
+    codes = customer_codes(universes)
+    tables = _compact_tables(
+        clicks,
+        consent_events.lazy(),
+        codes,
+        end=max(as_ofs),
+        policy=policy,
+        retention_start=retention_start,
+    )
+    for as_of, universe in zip(as_ofs, universes, strict=True):
+        as_of_day = day_number(check_as_of(as_of, policy))
+        click_rows = click_features(*tables, as_of_day=as_of_day)
+        snapshot = _snapshot(
             click_rows,
+            codes,
             universe,
             customers=customers.lazy(),
             holdings=holdings.lazy(),
@@ -125,9 +179,23 @@ def _stack(
             policy=policy,
             retention_start=retention_start,
         )
-        for as_of, universe in zip(as_ofs, universes, strict=True)
-    ]
-    return pl.concat(frames).collect().sort("as_of", "customer_id")
+        if horizon_days is not None:
+            labels = label_columns(
+                holdings, products, as_of=as_of, horizon_days=horizon_days, policy=policy
+            )
+            # Customers without any account are absent from the labels: eligible, label 0.
+            snapshot = (
+                snapshot.join(
+                    labels.with_columns(pl.lit(True).alias("_graded")), on="customer_id", how="left"
+                )
+                .with_columns(
+                    pl.when(pl.col("_graded")).then(pl.col(name)).otherwise(0).alias(name)
+                    for name in LABEL_COLUMNS
+                )
+                .drop("_graded")
+            )
+        yield snapshot.collect(engine="in-memory").sort("customer_id")
+        del click_rows
 
 
 def build_features(
@@ -164,20 +232,17 @@ def build_features(
     ...                retention_start=policy.retention_cutoff(run))  # doctest: +SKIP
     """
     check_as_of(as_of, policy)
-    _check_retention(retention_start)
-    ids = customers.lazy().select("customer_id")
-    universe = consented_ids(ids, consent_events, at=as_of, policy=policy)
-    events = usable_click_events(clicks.lazy(), consent_events, ids, as_of=as_of, policy=policy)
-    return _stack(
-        events,
-        [universe],
+    (snapshot,) = iter_snapshots(
+        clicks,
         customers=customers,
         holdings=holdings,
         products=products,
+        consent_events=consent_events,
         as_ofs=[as_of],
         policy=policy,
         retention_start=retention_start,
-    ).sort("customer_id")
+    )
+    return snapshot
 
 
 def build_training_set(
@@ -197,59 +262,26 @@ def build_training_set(
     Each snapshot equals `build_features` at its as-of (only data known then, customers
     consented then). `label__<family>` is Int8: 1 opened a product of the family within
     `horizon_days` after as-of, 0 did not, null already held one (not eligible).
+    In memory whole: at full size write it part by part with `write_training_set`.
 
     Returns
     -------
     DataFrame `customer_id, as_of, <features>, label__<family>...` sorted by `as_of,
     customer_id`.
     """
-    if not as_ofs:
-        msg = "`as_ofs` must hold at least one as-of moment, got an empty list"
-        raise ValueError(msg)
-    if len(set(as_ofs)) != len(as_ofs):
-        msg = f"`as_ofs` must be distinct, got {[t.isoformat() for t in as_ofs]}"
-        raise ValueError(msg)
-    as_ofs = sorted(as_ofs)
-    for as_of in as_ofs:
-        check_as_of(as_of, policy)
-    _check_retention(retention_start)
-    ids = customers.lazy().select("customer_id")
-    universes = [consented_ids(ids, consent_events, at=t, policy=policy) for t in as_ofs]
-    everyone = pl.concat(universes).unique().lazy()
-    # The as-of-dependent half of the R13 filter (consented at each as-of, ts < as-of) is
-    # applied per snapshot; a test checks the stack equals `build_features` at every as-of.
-    events = events_in_granted_periods(
-        clicks.lazy().join(everyone, on="customer_id", how="semi"), consent_events, policy=policy
-    )
-    features = _stack(
-        events,
-        universes,
-        customers=customers,
-        holdings=holdings,
-        products=products,
-        as_ofs=as_ofs,
-        policy=policy,
-        retention_start=retention_start,
-    )
-    labels = build_labels(
-        holdings, products, as_ofs=as_ofs, horizon_days=horizon_days, policy=policy
-    )
-    wide = (
-        labels.pivot(
-            "family", on_columns=list(FAMILIES), index=["customer_id", "as_of"], values="label"
+    check_horizon(horizon_days)
+    return pl.concat(
+        iter_snapshots(
+            clicks,
+            customers=customers,
+            holdings=holdings,
+            products=products,
+            consent_events=consent_events,
+            as_ofs=as_ofs,
+            policy=policy,
+            retention_start=retention_start,
+            horizon_days=horizon_days,
         )
-        .rename({family: f"{LABEL_PREFIX}{family}" for family in FAMILIES})
-        .with_columns(pl.lit(True).alias("_graded"))
-    )
-    # Customers without any account are absent from the label grid: eligible, label 0.
-    return (
-        features.join(wide, on=["customer_id", "as_of"], how="left")
-        .with_columns(
-            pl.when(pl.col("_graded")).then(pl.col(name)).otherwise(0).cast(pl.Int8).alias(name)
-            for name in LABEL_COLUMNS
-        )
-        .drop("_graded")
-        .sort("as_of", "customer_id")
     )
 
 
@@ -308,12 +340,83 @@ def write_snapshot(
         "n_features": len(features),
         "labels": [name for name in canonical.columns if name.startswith(LABEL_PREFIX)],
         "oldest_input_ts": None if oldest_input_ts is None else _iso(oldest_input_ts),
-        "catalogue_version": hashlib.sha256("\n".join(FEATURE_NAMES).encode()).hexdigest()[:12],
+        "catalogue_version": _catalogue_version(),
     }
     with atomic_dir(Path(out_dir)) as tmp:
         canonical.write_parquet(tmp / SNAPSHOT_FILE, compression="zstd", statistics=True)
         write_json(lineage, tmp / LINEAGE_FILE)
     return lineage
+
+
+def _part_file(index: int) -> str:
+    return f"part-{index:02d}.parquet"
+
+
+def _catalogue_version() -> str:
+    return hashlib.sha256("\n".join(FEATURE_NAMES).encode()).hexdigest()[:12]
+
+
+def write_training_set(
+    snapshots: Iterable[pl.DataFrame],
+    out_dir: Path,
+    *,
+    as_ofs: Sequence[datetime],
+    policy: Policy,
+    oldest_input_ts: datetime | None,
+) -> dict[str, Any]:
+    """Write a training set one snapshot at a time (`iter_snapshots`), atomically.
+
+    `out_dir` gets `part-00.parquet`, `part-01.parquet`, ... (one per as-of, oldest first,
+    each sorted by `customer_id`) and `_lineage.json` with every part's row count and
+    content hash; the set's `content_hash` is the sha256 of the parts' hashes in order.
+    Memory holds one snapshot, never the stack. The folder appears complete or not at all.
+
+    Returns
+    -------
+    The lineage dict (as `write_snapshot`'s, plus `parts`).
+    """
+    as_ofs = sorted(as_ofs)
+    parts: list[dict[str, Any]] = []
+    columns: list[str] = []
+    with atomic_dir(Path(out_dir)) as tmp:
+        for index, snapshot in enumerate(snapshots):
+            if index >= len(as_ofs) or snapshot.height and snapshot["as_of"][0] != as_ofs[index]:
+                msg = (
+                    f"training set: snapshot {index} does not belong to as-of"
+                    f" {as_ofs[index].isoformat() if index < len(as_ofs) else '(none left)'}"
+                )
+                raise ValueError(msg)
+            snapshot.write_parquet(tmp / _part_file(index), compression="zstd", statistics=True)
+            columns = snapshot.columns
+            parts.append(
+                {
+                    "file": _part_file(index),
+                    "as_of": _iso(as_ofs[index]),
+                    "n_rows": snapshot.height,
+                    "content_hash": content_hash(snapshot),
+                }
+            )
+        if len(parts) != len(as_ofs):
+            msg = f"training set: expected {len(as_ofs)} snapshots, got {len(parts)}"
+            raise ValueError(msg)
+        lineage: dict[str, Any] = {
+            "as_of": [_iso(t) for t in as_ofs],
+            "policy_version": policy.version,
+            "policy_sha256": policy.sha256[:12],
+            "content_hash": _parts_hash(parts),
+            "n_rows": sum(part["n_rows"] for part in parts),
+            "n_features": len([name for name in columns if name in FEATURE_CATALOGUE]),
+            "labels": [name for name in columns if name.startswith(LABEL_PREFIX)],
+            "oldest_input_ts": None if oldest_input_ts is None else _iso(oldest_input_ts),
+            "catalogue_version": _catalogue_version(),
+            "parts": parts,
+        }
+        write_json(lineage, tmp / LINEAGE_FILE)
+    return lineage
+
+
+def _parts_hash(parts: Sequence[dict[str, Any]]) -> str:
+    return hashlib.sha256("\n".join(part["content_hash"] for part in parts).encode()).hexdigest()
 
 
 def derived_dir(store_dir: Path, kind: str, as_of: date) -> Path:
@@ -325,25 +428,54 @@ def derived_dir(store_dir: Path, kind: str, as_of: date) -> Path:
     return Path(store_dir) / DERIVED / f"{kind}-{as_of.isoformat()}"
 
 
-def read_snapshot(
+def read_lineage(
     out_dir: Path, *, as_of: datetime | Sequence[datetime], policy: Policy
-) -> pl.DataFrame | None:
-    """The table `write_snapshot` wrote to `out_dir`, if it was built for exactly `as_of` under
-    the same policy and feature catalogue; None otherwise (the caller rebuilds)."""
+) -> dict[str, Any] | None:
+    """The `_lineage.json` of `out_dir` if it was built for exactly `as_of` under the same
+    policy and feature catalogue and every file it names is there unchanged; None otherwise.
+
+    Checking the content hashes reads the parts one at a time (bounded memory).
+    """
     lineage_file = Path(out_dir) / LINEAGE_FILE
     if not lineage_file.is_file():
         return None
     lineage = json.loads(lineage_file.read_text())
     as_ofs = [as_of] if isinstance(as_of, datetime) else sorted(as_of)
     expected = _iso(as_ofs[0]) if isinstance(as_of, datetime) else [_iso(t) for t in as_ofs]
-    catalogue = hashlib.sha256("\n".join(FEATURE_NAMES).encode()).hexdigest()[:12]
     if (
         lineage.get("as_of") != expected
         or lineage.get("policy_sha256") != policy.sha256[:12]
-        or lineage.get("catalogue_version") != catalogue
+        or lineage.get("catalogue_version") != _catalogue_version()
     ):
         return None
-    frame = pl.read_parquet(Path(out_dir) / SNAPSHOT_FILE)
-    if content_hash(frame) != lineage.get("content_hash"):
+    parts = lineage.get("parts")
+    if parts is None:  # one file (`write_snapshot`)
+        frame = pl.read_parquet(Path(out_dir) / SNAPSHOT_FILE)
+        return lineage if content_hash(frame) == lineage.get("content_hash") else None
+    for part in parts:
+        path = Path(out_dir) / part["file"]
+        if not path.is_file() or content_hash(pl.read_parquet(path)) != part["content_hash"]:
+            return None
+    return lineage if _parts_hash(parts) == lineage.get("content_hash") else None
+
+
+def scan_snapshot(
+    out_dir: Path, *, as_of: datetime | Sequence[datetime], policy: Policy
+) -> pl.LazyFrame | None:
+    """Lazy scan of what `write_snapshot` / `write_training_set` wrote to `out_dir` (rows in
+    as-of, customer order), if `read_lineage` accepts it; None otherwise (the caller rebuilds)."""
+    lineage = read_lineage(out_dir, as_of=as_of, policy=policy)
+    if lineage is None:
         return None
-    return frame
+    files = [part["file"] for part in lineage.get("parts") or [{"file": SNAPSHOT_FILE}]]
+    return pl.scan_parquet([Path(out_dir) / name for name in files])
+
+
+def read_snapshot(
+    out_dir: Path, *, as_of: datetime | Sequence[datetime], policy: Policy
+) -> pl.DataFrame | None:
+    """The table `write_snapshot` / `write_training_set` wrote to `out_dir`, in memory, if it
+    was built for exactly `as_of` under the same policy and feature catalogue; None otherwise
+    (the caller rebuilds)."""
+    scan = scan_snapshot(out_dir, as_of=as_of, policy=policy)
+    return None if scan is None else scan.collect(engine="in-memory")
