@@ -36,6 +36,26 @@ def test_features_command_writes_snapshot_and_summary(make_bank, tmp_path, capsy
     assert line.startswith("features: as_of=2026-11-15 rows=2 features=183 hash=")
 
 
+def test_features_command_writes_the_training_set_part_by_part(make_bank, tmp_path) -> None:
+    bank = make_bank()
+    store = tmp_path / "store"
+    write_parquet(frame("click_events", DEFAULT_ROWS["click_events"]), month_file(store, "2026-10"))
+    argv = ["features", "--as-of", "2026-11-15", "--bank", str(bank), "--store", str(store)]
+    args = parse([*argv, "--training-snapshots", "3", "--horizon-days", "30"])
+    assert args.func(args) == 0
+    training = store / "derived" / "training-2026-11-15"
+    lineage = json.loads((training / "_lineage.json").read_text())
+    assert [part["file"] for part in lineage["parts"]] == [
+        "part-00.parquet",
+        "part-01.parquet",
+        "part-02.parquet",
+    ]
+    assert len(lineage["as_of"]) == 3
+    stacked = pl.read_parquet(training / "part-*.parquet")
+    assert stacked.height == lineage["n_rows"]
+    assert "label__savings" in stacked.columns
+
+
 def test_features_command_rejects_bad_date(make_bank, tmp_path) -> None:
     args = parse(
         [

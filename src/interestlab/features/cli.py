@@ -1,4 +1,5 @@
-"""`interestlab features`: build and write the feature snapshot of one as-of date.
+"""`interestlab features`: build and write the feature snapshot of one as-of date, and with
+`--training-snapshots N` the N-snapshot training set beside it (as notebook 02 does).
 
 The lead wires it into the main parser with `features.cli.register(subparsers)`; the
 handler is stored as `func` (returns the exit code).
@@ -14,7 +15,14 @@ import polars as pl
 
 from interestlab import config
 from interestlab.click_store import DERIVED, scan_clicks
-from interestlab.features.snapshots import build_features, write_snapshot
+from interestlab.features.labels import monthly_as_ofs
+from interestlab.features.snapshots import (
+    build_features,
+    derived_dir,
+    iter_snapshots,
+    write_snapshot,
+    write_training_set,
+)
 from interestlab.policy import as_of_moment, load_policy
 from interestlab.progress import fmt_count, step
 from interestlab.storage import scan_table
@@ -58,6 +66,35 @@ def run(args: argparse.Namespace) -> int:
         f" features={lineage['n_features']} hash={lineage['content_hash'][:12]}"
         f" policy={policy.version} -> {out_dir}"
     )
+    del df
+    if args.training_snapshots:
+        as_ofs = monthly_as_ofs(
+            as_of,
+            n_snapshots=args.training_snapshots,
+            horizon_days=args.horizon_days,
+            policy=policy,
+        )
+        training_dir = derived_dir(store_dir, "training", as_of_day)
+        step(f"features: building the training set ({len(as_ofs)} monthly snapshots)")
+        snapshots = iter_snapshots(
+            clicks,
+            customers=scan_table(bank_dir, "customers"),
+            holdings=scan_table(bank_dir, "holdings"),
+            products=scan_table(bank_dir, "products"),
+            consent_events=scan_table(bank_dir, "consent_events"),
+            as_ofs=as_ofs,
+            policy=policy,
+            retention_start=retention_start,
+            horizon_days=args.horizon_days,
+        )
+        training = write_training_set(
+            snapshots, training_dir, as_ofs=as_ofs, policy=policy, oldest_input_ts=oldest
+        )
+        print(
+            f"features: training set {as_ofs[0].date()}..{as_ofs[-1].date()} (UTC)"
+            f" rows={fmt_count(training['n_rows'])} parts={len(training['parts'])}"
+            f" hash={training['content_hash'][:12]} -> {training_dir}"
+        )
     return 0
 
 
@@ -81,6 +118,19 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--store", default="", help="curated click store (default: data/store)")
     parser.add_argument(
         "--out", default="", help="output folder (default: <store>/derived/features-<as-of>)"
+    )
+    parser.add_argument(
+        "--training-snapshots",
+        type=int,
+        default=0,
+        help="also write a training set of this many monthly snapshots to"
+        " <store>/derived/training-<as-of> (default: none)",
+    )
+    parser.add_argument(
+        "--horizon-days",
+        type=int,
+        default=60,
+        help="label horizon of the training set in days (default: %(default)s)",
     )
     parser.set_defaults(func=run)
     return parser

@@ -154,6 +154,10 @@ def iter_snapshots(
     """
     as_ofs = _check_as_ofs(as_ofs, policy)
     _check_retention(retention_start)
+    # The small tables are read once, not once per snapshot.
+    customers, holdings, products = (
+        frame.lazy().collect() for frame in (customers, holdings, products)
+    )
     ids = customers.lazy().select("customer_id")
     universes = [consented_ids(ids, consent_events, at=t, policy=policy) for t in as_ofs]
     codes = customer_codes(universes)
