@@ -202,9 +202,13 @@ def test_build_features_validates_moments(features, base_rows, as_of, change, me
         features(base_rows, **kwargs)
 
 
-def test_training_set_stacks_point_in_time_snapshots(
-    tables, click, policy, as_of, retention_start
+@pytest.mark.parametrize("per_pass", [4, 2, 1])
+def test_training_set_stacks_point_in_time_snapshots(  # noqa: PLR0917
+    tables, click, policy, as_of, retention_start, per_pass, monkeypatch
 ) -> None:
+    # Snapshots are computed a few per pass over the compact tables: any batching gives
+    # exactly the single-snapshot features.
+    monkeypatch.setattr("interestlab.features.clicks.SNAPSHOTS_PER_PASS", per_pass)
     as_ofs = monthly_as_ofs(as_of, n_snapshots=3, horizon_days=30, policy=policy)
     consent = [
         grant("C1", utc(2024, 1, 1)),

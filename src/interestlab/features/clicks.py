@@ -19,6 +19,7 @@ filtered out before aggregation, so every window is clipped at that cutoff.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
@@ -164,25 +165,36 @@ def compact_tables(compact: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame, p
     return daily, sessions, active
 
 
-def _window(as_of_day: int, frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
-    # Rows of local days as_of_day - 365 .. as_of_day - 1, with their age 1..365 in days.
-    return (
-        frame.lazy()
-        .filter((pl.col("day") < as_of_day) & (pl.col("day") >= as_of_day - HISTORY_DAYS_MAX))
-        .with_columns((as_of_day - pl.col("day")).cast(pl.Int16).alias("age"))
+# How many as-of snapshots one pass over the compact tables computes. A pass computes every
+# measure of every snapshot in the batch in one group-by (4 snapshots in one pass cost ~40% of
+# 4 passes, measured at 1M customers); the grouped output grows with the batch, so the batch
+# bounds memory.
+SNAPSHOTS_PER_PASS = 4
+
+
+def _span(frame: pl.DataFrame, as_of_days: list[int]) -> pl.LazyFrame:
+    # Rows inside the window of at least one snapshot of the batch.
+    return frame.lazy().filter(
+        (pl.col("day") < max(as_of_days)) & (pl.col("day") >= min(as_of_days) - HISTORY_DAYS_MAX)
     )
 
 
-# Aggregations are written as masked columns (`when(cond).then(value)`) reduced with plain
-# `sum`/`min`: polars' streaming group-by evaluates them morsel by morsel (bounded memory),
-# whereas `col.filter(...).sum()` inside `agg` runs group by group and is much slower.
+def _in_window(as_of_day: int, window: int = HISTORY_DAYS_MAX) -> pl.Expr:
+    # Local days as_of_day - window .. as_of_day - 1 (age 1..window).
+    return (pl.col("day") < as_of_day) & (pl.col("day") >= as_of_day - window)
+
+
+# Aggregations are masked values (`when(cond).then(value)`) reduced with plain `sum`/`min`:
+# polars' streaming group-by evaluates them morsel by morsel (bounded memory), whereas
+# `col.filter(...).sum()` inside `agg` runs group by group and is much slower.
 def _count(condition: pl.Expr, name: str, value: pl.Expr | None = None) -> pl.Expr:
     masked = pl.when(condition).then(pl.col("n") if value is None else value)
     return masked.sum().cast(pl.Float32).alias(name)
 
 
-def _recency(condition: pl.Expr, name: str) -> pl.Expr:
-    return pl.when(condition).then(pl.col("age")).min().cast(pl.Float32).alias(name)
+def _recency(as_of_day: int, condition: pl.Expr, name: str) -> pl.Expr:
+    age = as_of_day - pl.col("day")
+    return pl.when(condition & _in_window(as_of_day)).then(age).min().cast(pl.Float32).alias(name)
 
 
 def _trend(recent: str, longer: str) -> pl.Expr:
@@ -190,22 +202,73 @@ def _trend(recent: str, longer: str) -> pl.Expr:
     return pl.when(pl.col(longer) > 0).then(pl.col(recent) / pl.col(longer)).cast(pl.Float32)
 
 
-def _within(window: int) -> pl.Expr:
-    return pl.col("age") <= window
+def _is(column: str, code: int) -> pl.Expr:
+    return pl.col(column) == code
 
 
-def family_measures() -> list[pl.Expr]:
-    """Per (customer, family): counts per window and per event type, days since, (trend later)."""
-    measures = [_count(_within(w), f"events_{w}d") for w in WINDOWS]
+def family_measures(d: int) -> list[pl.Expr]:
+    """Per (customer, family) at as-of day `d`: counts per window and event type, days since."""
+    measures = [_count(_in_window(d, w), f"events_{w}d") for w in WINDOWS]
     measures += [
-        _count((pl.col("et") == _ET[event_type]) & _within(w), f"{event_type}_{w}d")
+        _count(_is("et", _ET[event_type]) & _in_window(d, w), f"{event_type}_{w}d")
         for event_type, w in FAMILY_TYPE_WINDOWS
     ]
     measures += [
-        _recency(pl.col("et") == _ET[event_type], f"days_since_{event_type}")
+        _recency(d, _is("et", _ET[event_type]), f"days_since_{event_type}")
         for event_type in FAMILY_DAYS_SINCE_TYPES
     ]
     return measures
+
+
+def theme_measures(d: int) -> list[pl.Expr]:
+    """Per (customer, theme) at as-of day `d`: visits per window, days since the last one."""
+    measures = [_count(_in_window(d, w), f"visits_{w}d") for w in THEME_WINDOWS]
+    return [*measures, _recency(d, pl.lit(True), "days_since_visit")]
+
+
+def global_measures(d: int) -> list[pl.Expr]:
+    """Per customer at as-of day `d`: all events per window and per type, days since any."""
+    measures = [_count(_in_window(d, w), f"all__events_{w}d") for w in WINDOWS]
+    measures += [
+        _count(
+            _is("et", _ET[event_type]) & _in_window(d, GLOBAL_TYPE_WINDOW),
+            f"all__{event_type}_{GLOBAL_TYPE_WINDOW}d",
+        )
+        for event_type in _EVENT_TYPES_GLOBAL
+    ]
+    return [*measures, _recency(d, pl.lit(True), "all__days_since_event")]
+
+
+def session_measures(d: int) -> list[pl.Expr]:
+    return [_count(_in_window(d, w), f"all__sessions_{w}d") for w in (30, 90, 365)]
+
+
+def active_day_measures(d: int) -> list[pl.Expr]:
+    # Rows of the active-days table: one row is one active day.
+    return [_count(_in_window(d, w), f"all__active_days_{w}d", pl.lit(1)) for w in (30, 90)]
+
+
+def _grouped(frame: pl.LazyFrame, keys: list[str], days: list[int], measures) -> pl.DataFrame:
+    # One group-by computes the measures of every snapshot of the batch: `<name>#<index>`.
+    return (
+        frame.group_by(keys)
+        .agg(
+            expr.name.suffix(f"#{index}")
+            for index, day in enumerate(days)
+            for expr in measures(day)
+        )
+        .collect()
+    )
+
+
+def _names(measures) -> list[str]:
+    return [expr.meta.output_name() for expr in measures(0)]
+
+
+def _slice(grouped: pl.DataFrame, keys: list[str], measures, index: int) -> pl.DataFrame:
+    return grouped.select(
+        *keys, *[pl.col(f"{name}#{index}").alias(name) for name in _names(measures)]
+    )
 
 
 def _spread(
@@ -231,6 +294,63 @@ def _spread(
     return columns
 
 
+def _batch(
+    daily: pl.DataFrame, sessions: pl.DataFrame, active: pl.DataFrame, days: list[int]
+) -> Iterator[pl.DataFrame]:
+    rows = _span(daily, days)
+    family = _grouped(
+        rows.filter(pl.col("fam").is_not_null()), ["code", "fam"], days, family_measures
+    )
+    visits = rows.filter(_is("et", _ET["theme_visit"]) & pl.col("th").is_not_null())
+    theme = _grouped(visits, ["code", "th"], days, theme_measures)
+    overall = _grouped(rows, ["code"], days, global_measures)
+    session = _grouped(_span(sessions, days), ["code"], days, session_measures)
+    days_active = _grouped(_span(active, days), ["code"], days, active_day_measures)
+    family_names = [*_names(family_measures), "trend_30_90"]
+    for index in range(len(days)):
+        snapshot = (
+            _slice(overall, ["code"], global_measures, index)
+            .filter(pl.col("all__events_365d") > 0)
+            .with_columns(_trend("all__events_30d", "all__events_90d").alias("all__trend_30_90"))
+            .join(_slice(session, ["code"], session_measures, index), on="code", how="left")
+            .join(_slice(days_active, ["code"], active_day_measures, index), on="code", how="left")
+            .sort("code")
+        )
+        codes = snapshot.get_column("code")
+        fam = (
+            _slice(family, ["code", "fam"], family_measures, index)
+            .filter(pl.col("events_365d") > 0)
+            .with_columns(_trend("events_30d", "events_90d").alias("trend_30_90"))
+        )
+        th = _slice(theme, ["code", "th"], theme_measures, index).filter(
+            pl.col("days_since_visit").is_not_null()
+        )
+        yield snapshot.with_columns(
+            *_spread(fam, codes, key="fam", levels=FAMILIES, prefix="fam", names=family_names),
+            *_spread(
+                th, codes, key="th", levels=THEMES, prefix="theme", names=_names(theme_measures)
+            ),
+        )
+
+
+def click_features_many(
+    daily: pl.DataFrame,
+    sessions: pl.DataFrame,
+    active: pl.DataFrame,
+    *,
+    as_of_days: Sequence[int],
+) -> Iterator[pl.DataFrame]:
+    """Click features at each of `as_of_days`, in that order, one DataFrame at a time.
+
+    Snapshots are computed `SNAPSHOTS_PER_PASS` at a time: one group-by per table and batch
+    computes every snapshot's measures, then each snapshot is sliced out (see `click_features`
+    for the columns).
+    """
+    days = list(as_of_days)
+    for start in range(0, len(days), SNAPSHOTS_PER_PASS):
+        yield from _batch(daily, sessions, active, days[start : start + SNAPSHOTS_PER_PASS])
+
+
 def click_features(
     daily: pl.DataFrame,
     sessions: pl.DataFrame,
@@ -250,68 +370,8 @@ def click_features(
     DataFrame `code` and the click columns of the catalogue, sorted by `code`; customers
     without any event in the last 365 days are absent (the caller fills their counts with 0).
     """
-    rows = _window(as_of_day, daily)
-    family_names = [m.meta.output_name() for m in family_measures()]
-    family = (
-        rows.filter(pl.col("fam").is_not_null())
-        .group_by("code", "fam")
-        .agg(family_measures())
-        .with_columns(_trend("events_30d", "events_90d").alias("trend_30_90"))
-        .collect()
-    )
-    theme_names = [f"visits_{w}d" for w in THEME_WINDOWS] + ["days_since_visit"]
-    theme = (
-        rows.filter((pl.col("et") == _ET["theme_visit"]) & pl.col("th").is_not_null())
-        .group_by("code", "th")
-        .agg(
-            *[_count(_within(w), f"visits_{w}d") for w in THEME_WINDOWS],
-            pl.col("age").min().cast(pl.Float32).alias("days_since_visit"),
-        )
-        .collect()
-    )
-    overall = (
-        rows.group_by("code")
-        .agg(
-            *[_count(_within(w), f"all__events_{w}d") for w in WINDOWS],
-            *[
-                _count(
-                    (pl.col("et") == _ET[event_type]) & _within(GLOBAL_TYPE_WINDOW),
-                    f"all__{event_type}_{GLOBAL_TYPE_WINDOW}d",
-                )
-                for event_type in _EVENT_TYPES_GLOBAL
-            ],
-            pl.col("age").min().cast(pl.Float32).alias("all__days_since_event"),
-        )
-        .with_columns(_trend("all__events_30d", "all__events_90d").alias("all__trend_30_90"))
-    )
-    session = (
-        _window(as_of_day, sessions)
-        .group_by("code")
-        .agg(_count(_within(w), f"all__sessions_{w}d") for w in (30, 90, 365))
-    )
-    days = (
-        _window(as_of_day, active)
-        .group_by("code")
-        .agg(_count(_within(w), f"all__active_days_{w}d", pl.lit(1)) for w in (30, 90))
-    )
-    overall = (
-        overall.join(session, on="code", how="left")
-        .join(days, on="code", how="left")
-        .sort("code")
-        .collect()
-    )
-    codes = overall.get_column("code")
-    return overall.with_columns(
-        *_spread(
-            family,
-            codes,
-            key="fam",
-            levels=FAMILIES,
-            prefix="fam",
-            names=[*family_names, "trend_30_90"],
-        ),
-        *_spread(theme, codes, key="th", levels=THEMES, prefix="theme", names=theme_names),
-    )
+    (snapshot,) = click_features_many(daily, sessions, active, as_of_days=[as_of_day])
+    return snapshot
 
 
 def history_days(as_of: datetime, retention_start: datetime) -> int:

@@ -27,7 +27,7 @@ from interestlab.consent import consented_ids, events_in_granted_periods
 from interestlab.contract import FAMILIES, UTC_TS
 from interestlab.features.catalogue import FEATURE_CATALOGUE, FEATURE_NAMES
 from interestlab.features.clicks import (
-    click_features,
+    click_features_many,
     compact_events,
     compact_tables,
     day_number,
@@ -169,9 +169,9 @@ def iter_snapshots(
         policy=policy,
         retention_start=retention_start,
     )
-    for as_of, universe in zip(as_ofs, universes, strict=True):
-        as_of_day = day_number(check_as_of(as_of, policy))
-        click_rows = click_features(*tables, as_of_day=as_of_day)
+    as_of_days = [day_number(check_as_of(as_of, policy)) for as_of in as_ofs]
+    click_snapshots = click_features_many(*tables, as_of_days=as_of_days)
+    for as_of, universe, click_rows in zip(as_ofs, universes, click_snapshots, strict=True):
         snapshot = _snapshot(
             click_rows,
             codes,
@@ -199,7 +199,6 @@ def iter_snapshots(
                 .drop("_graded")
             )
         yield snapshot.collect(engine="in-memory").sort("customer_id")
-        del click_rows
 
 
 def build_features(
