@@ -12,13 +12,19 @@ import polars as pl
 from interestlab.contract import FAMILIES
 
 
-def holdings_with_family(holdings: pl.LazyFrame, products: pl.LazyFrame) -> pl.LazyFrame:
-    """Accounts with their product family: `customer_id, family, opened_day, closed_day` (Int32)."""
+def holdings_with_family(
+    holdings: pl.LazyFrame, products: pl.LazyFrame, *, key: str = "customer_id"
+) -> pl.LazyFrame:
+    """Accounts with their product family: `<key>, family, opened_day, closed_day` (Int32).
+
+    `key` names the customer column (`customer_id`, or the integer `code` of the feature
+    build, `snapshots.customer_codes`).
+    """
     return (
         holdings.lazy()
         .join(products.lazy().select("product_id", "family"), on="product_id", how="inner")
         .select(
-            "customer_id",
+            key,
             "family",
             pl.col("opened_on").cast(pl.Int32).alias("opened_day"),
             pl.col("closed_on").cast(pl.Int32).alias("closed_day"),
@@ -34,21 +40,24 @@ def held_at(as_of_day: int) -> pl.Expr:
 
 
 def holding_features(
-    holdings: pl.LazyFrame, products: pl.LazyFrame, *, as_of_day: int
+    holdings: pl.LazyFrame, products: pl.LazyFrame, *, as_of_day: int, key: str = "customer_id"
 ) -> pl.LazyFrame:
     """Holding features of every customer with an account opened before `as_of_day`.
 
-    Returns `customer_id`, `hold_<family>` (UInt8 0/1) and the `hold__*` counts of the
-    catalogue; customers without any account are absent (the caller fills zeros).
+    Returns `<key>` (the customer column), `hold_<family>` (UInt8 0/1) and the `hold__*`
+    counts of the catalogue; customers without any account are absent (the caller fills
+    zeros).
     """
-    accounts = holdings_with_family(holdings, products).filter(pl.col("opened_day") < as_of_day)
+    accounts = holdings_with_family(holdings, products, key=key).filter(
+        pl.col("opened_day") < as_of_day
+    )
     held = held_at(as_of_day)
 
     def count_where(condition: pl.Expr, name: str) -> pl.Expr:
         return condition.sum().cast(pl.Float32).alias(name)
 
     closed_before = pl.col("closed_day").is_not_null() & (pl.col("closed_day") < as_of_day)
-    return accounts.group_by("customer_id").agg(
+    return accounts.group_by(key).agg(
         *[
             (held & (pl.col("family") == family)).any().cast(pl.UInt8).alias(f"hold_{family}")
             for family in FAMILIES

@@ -22,8 +22,14 @@ def _code(column: str, domain: tuple[str, ...]) -> pl.Expr:
     )
 
 
-def identity_features(customers: pl.LazyFrame, *, as_of_day: int, as_of_year: int) -> pl.LazyFrame:
-    """Identity features of every customer who became a customer before local day `as_of_day`."""
+def identity_features(
+    customers: pl.LazyFrame, *, as_of_day: int, as_of_year: int, key: str = "customer_id"
+) -> pl.LazyFrame:
+    """Identity features of every customer who became a customer before local day `as_of_day`.
+
+    `key` names the customer column kept in the output (`customer_id` or the feature
+    build's integer `code`).
+    """
     age = pl.lit(as_of_year, dtype=pl.Int32) - pl.col("birth_year").cast(pl.Int32)
     band = pl.sum_horizontal([(age >= bound).cast(pl.UInt8) for bound in AGE_BANDS])
     since = pl.col("customer_since").cast(pl.Int32)
@@ -31,7 +37,7 @@ def identity_features(customers: pl.LazyFrame, *, as_of_day: int, as_of_year: in
         customers.lazy()
         .filter(since < as_of_day)
         .select(
-            "customer_id",
+            key,
             band.cast(pl.UInt8).alias("id__age_band"),
             _code("language", LANGUAGES),
             _code("region", REGIONS),

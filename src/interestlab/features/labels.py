@@ -105,8 +105,9 @@ def label_columns(
     as_of: datetime,
     horizon_days: int,
     policy: Policy,
+    key: str = "customer_id",
 ) -> pl.LazyFrame:
-    """`customer_id, label__<family>...` at one as-of: `build_labels` pivoted, one row each.
+    """`<key>, label__<family>...` at one as-of: `build_labels` pivoted, one row per customer.
 
     Customers without any account are absent (the caller fills 0: eligible, no opening).
     A test checks these columns against `build_labels`.
@@ -115,8 +116,8 @@ def label_columns(
     day = day_number(check_as_of(as_of, policy))
     opened = pl.col("opened_day").is_between(day, day + horizon_days - 1)
     return (
-        holdings_with_family(holdings, products)
-        .group_by("customer_id")
+        holdings_with_family(holdings, products, key=key)
+        .group_by(key)
         .agg(
             pl.when((held_at(day) & (pl.col("family") == family)).any())
             .then(None)

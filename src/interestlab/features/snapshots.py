@@ -87,25 +87,26 @@ def _compact_tables(
 
 def _snapshot(
     click_rows: pl.DataFrame,
-    codes: pl.DataFrame,
     universe: pl.DataFrame,
     *,
-    customers: pl.LazyFrame,
-    holdings: pl.LazyFrame,
-    products: pl.LazyFrame,
+    people: pl.DataFrame,
+    accounts: pl.DataFrame,
+    products: pl.DataFrame,
     as_of: datetime,
     policy: Policy,
     retention_start: datetime,
 ) -> pl.LazyFrame:
+    # Everything is keyed by the integer `code` (customer_codes): joins on small integers.
     day = check_as_of(as_of, policy)
     as_of_day = day_number(day)
-    clicks = click_rows.lazy().join(codes.lazy(), on="code", how="inner").drop("code")
-    held = holding_features(holdings, products, as_of_day=as_of_day)
-    identity = identity_features(customers, as_of_day=as_of_day, as_of_year=day.year)
+    held = holding_features(accounts.lazy(), products.lazy(), as_of_day=as_of_day, key="code")
+    identity = identity_features(
+        people.lazy(), as_of_day=as_of_day, as_of_year=day.year, key="code"
+    )
     return (
-        identity.join(universe.lazy(), on="customer_id", how="semi")
-        .join(clicks, on="customer_id", how="left")
-        .join(held, on="customer_id", how="left")
+        identity.join(universe.lazy(), on="code", how="semi")
+        .join(click_rows.lazy(), on="code", how="left")
+        .join(held, on="code", how="left")
         .with_columns(
             pl.lit(as_of, dtype=UTC_TS).alias("as_of"),
             pl.lit(history_days(as_of, retention_start), dtype=pl.Float32).alias(
@@ -114,10 +115,33 @@ def _snapshot(
             *[pl.col(name).fill_null(0) for name in _ZERO_WHEN_ABSENT],
         )
         .select(
-            "customer_id",
+            "code",
             "as_of",
             *[pl.col(name).cast(spec.dtype) for name, spec in FEATURE_CATALOGUE.items()],
         )
+    )
+
+
+def _with_labels(
+    snapshot: pl.LazyFrame,
+    accounts: pl.DataFrame,
+    products: pl.DataFrame,
+    *,
+    as_of: datetime,
+    horizon_days: int,
+    policy: Policy,
+) -> pl.LazyFrame:
+    labels = label_columns(
+        accounts, products, as_of=as_of, horizon_days=horizon_days, policy=policy, key="code"
+    )
+    # Customers without any account are absent from the labels: eligible, label 0.
+    return (
+        snapshot.join(labels.with_columns(pl.lit(True).alias("_graded")), on="code", how="left")
+        .with_columns(
+            pl.when(pl.col("_graded")).then(pl.col(name)).otherwise(0).alias(name)
+            for name in LABEL_COLUMNS
+        )
+        .drop("_graded")
     )
 
 
@@ -169,36 +193,37 @@ def iter_snapshots(
         policy=policy,
         retention_start=retention_start,
     )
+    # The bank tables are coded once: only customers of some universe, keyed by `code`.
+    people = customers.join(codes, on="customer_id", how="inner").drop("customer_id")
+    accounts = holdings.join(codes, on="customer_id", how="inner").drop("customer_id")
+    coded_universes = [u.join(codes, on="customer_id").select("code") for u in universes]
+    ids_by_code = codes.get_column("customer_id")  # position = code
     as_of_days = [day_number(check_as_of(as_of, policy)) for as_of in as_ofs]
     click_snapshots = click_features_many(*tables, as_of_days=as_of_days)
-    for as_of, universe, click_rows in zip(as_ofs, universes, click_snapshots, strict=True):
+    for as_of, universe, click_rows in zip(as_ofs, coded_universes, click_snapshots, strict=True):
         snapshot = _snapshot(
             click_rows,
-            codes,
             universe,
-            customers=customers.lazy(),
-            holdings=holdings.lazy(),
-            products=products.lazy(),
+            people=people,
+            accounts=accounts,
+            products=products,
             as_of=as_of,
             policy=policy,
             retention_start=retention_start,
         )
         if horizon_days is not None:
-            labels = label_columns(
-                holdings, products, as_of=as_of, horizon_days=horizon_days, policy=policy
+            snapshot = _with_labels(
+                snapshot,
+                accounts,
+                products,
+                as_of=as_of,
+                horizon_days=horizon_days,
+                policy=policy,
             )
-            # Customers without any account are absent from the labels: eligible, label 0.
-            snapshot = (
-                snapshot.join(
-                    labels.with_columns(pl.lit(True).alias("_graded")), on="customer_id", how="left"
-                )
-                .with_columns(
-                    pl.when(pl.col("_graded")).then(pl.col(name)).otherwise(0).alias(name)
-                    for name in LABEL_COLUMNS
-                )
-                .drop("_graded")
-            )
-        yield snapshot.collect(engine="in-memory").sort("customer_id")
+        # Codes follow the sorted customer ids: sorted by code is sorted by customer id.
+        frame = snapshot.collect(engine="in-memory").sort("code")
+        customer_id = ids_by_code.gather(frame.get_column("code"))
+        yield frame.drop("code").insert_column(0, customer_id)
 
 
 def build_features(
