@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
 import tempfile
@@ -18,6 +17,8 @@ import polars as pl
 
 os.environ.setdefault("INTERESTLAB_QUIET", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+from measure import PeakRss  # noqa: E402
 
 from interestlab.click_store import month_file, scan_clicks  # noqa: E402
 from interestlab.contract import TABLES, UTC_TS  # noqa: E402
@@ -103,25 +104,35 @@ def main() -> None:
     parser.add_argument("--events-per-customer", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--workers", type=int, help="GX worker processes (default: the gate's default)"
+    )
     args = parser.parse_args()
+    workers = {} if args.workers is None else {"workers": args.workers}
     policy = load_policy()
     root = Path(tempfile.mkdtemp(prefix="bench_gate_"))
     try:
         store, bank, run_at, n = build(
             root, args.customers, args.events_per_customer, args.seed, policy
         )
-        gx_times, base_times = [], []
+        gx_times, base_times, peak = [], [], 0.0
         for i in range(args.repeats):
             start = time.perf_counter()
             assert polars_baseline(store, policy.retention_cutoff(run_at)) == 0
             base_times.append(time.perf_counter() - start)
             start = time.perf_counter()
-            result = validate_store(
-                store, bank, output_dir=root / f"run{i}", policy=policy, run_at=run_at
-            )
+            with PeakRss(tree=True) as rss:  # this process and the GX workers, summed
+                result = validate_store(
+                    store,
+                    bank,
+                    output_dir=root / f"run{i}",
+                    policy=policy,
+                    run_at=run_at,
+                    **workers,
+                )
             gx_times.append(time.perf_counter() - start)
+            peak = max(peak, rss.peak / 2**20)
             assert result.success, result.message()
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         gx, base = statistics.median(gx_times), statistics.median(base_times)
         print(
             f"events {n:,} customers {args.customers:,} months {len(result.expectations) and result.batches['click_store_compliance']}"

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import polars as pl
 import psutil
+from measure import tree_rss
 
 from interestlab.config import DEFAULT_AS_OF, DEFAULT_SEED
 
@@ -43,8 +44,10 @@ print(json.dumps({"seconds": time.perf_counter() - t, "kept": report["ingest"]["
 def run_child(code: str, *args: str, steps: bool = False) -> tuple[dict, float, float]:
     """Run `code` in a child interpreter; return its JSON output, wall seconds, peak RSS (MB).
 
-    With `steps`, the child's progress lines are printed, each followed by the child's peak
-    RSS during the step that line closed (sampled every 0.2 s with psutil).
+    The peak RSS is that of the child plus its own children (the gate's GX workers), summed
+    and sampled every 0.2 s (`measure.tree_rss`); at least the child's own peak (`wait4`).
+    With `steps`, the child's progress lines are printed, each followed by that peak during
+    the step the line closed.
     """
     started = time.perf_counter()
     env = {**os.environ, "INTERESTLAB_QUIET": "1"}
@@ -56,41 +59,59 @@ def run_child(code: str, *args: str, steps: bool = False) -> tuple[dict, float, 
         stderr=subprocess.PIPE if steps else None,
         env=env,
     )
+    sampler = _TreeSampler(proc.pid)
     reader = None
     if steps:
-        reader = threading.Thread(target=_annotate_steps, args=(proc,), daemon=True)
+        reader = threading.Thread(target=_annotate_steps, args=(proc, sampler), daemon=True)
         reader.start()
     out = proc.stdout.read() if proc.stdout else b""
     if reader:
         reader.join()
+    sampler.stop()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         msg = f"child failed with exit code {os.waitstatus_to_exitcode(status)}"
         raise RuntimeError(msg)
-    return json.loads(out.decode().strip().splitlines()[-1]), wall, usage.ru_maxrss / 1024
+    peak = max(sampler.peak, usage.ru_maxrss * 1024)
+    return json.loads(out.decode().strip().splitlines()[-1]), wall, peak / 2**20
 
 
-def _annotate_steps(proc: subprocess.Popen) -> None:
-    child = psutil.Process(proc.pid)
-    peak = [0]
-    done = threading.Event()
+class _TreeSampler:
+    """Peak `tree_rss` of a process, overall and since the last `take_step_peak`."""
 
-    def sample() -> None:
-        while not done.wait(0.2):
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.peak = 0
+        self.step_peak = 0
+        self._done = threading.Event()
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.2):
             try:
-                peak[0] = max(peak[0], child.memory_info().rss)
+                rss = tree_rss(self.process)
             except psutil.Error:
                 return
+            self.peak = max(self.peak, rss)
+            self.step_peak = max(self.step_peak, rss)
 
-    threading.Thread(target=sample, daemon=True).start()
+    def take_step_peak(self) -> int:
+        peak, self.step_peak = self.step_peak, 0
+        return peak
+
+    def stop(self) -> None:
+        self._done.set()
+
+
+def _annotate_steps(proc: subprocess.Popen, sampler: _TreeSampler) -> None:
     for raw in proc.stderr or []:
         line = raw.decode().rstrip()
-        print(f"      ^ peak RSS {peak[0] / 2**20:8,.0f} MB during the step above", flush=True)
+        peak = sampler.take_step_peak()
+        print(f"      ^ peak RSS {peak / 2**20:8,.0f} MB during the step above", flush=True)
         print(f"    {line}", flush=True)
-        peak[0] = 0
-    print(f"      ^ peak RSS {peak[0] / 2**20:8,.0f} MB during the step above", flush=True)
-    done.set()
+    peak = sampler.take_step_peak()
+    print(f"      ^ peak RSS {peak / 2**20:8,.0f} MB during the step above", flush=True)
 
 
 def ensure_bank(bank: Path, customers: int, seed: int) -> None:

@@ -50,3 +50,18 @@ def mlruns_dir() -> Path:
 DEFAULT_AS_OF = date(2026, 11, 15)
 DEFAULT_SEED = 42
 DEFAULT_N_CUSTOMERS = 20_000
+
+
+def gate_workers() -> int:
+    """Processes validating GX batches at the same time (`quality.gate`): 1 unless
+    `INTERESTLAB_GATE_WORKERS` says otherwise.
+
+    One by default: on the shared 2-core machine, 2 workers were slower than 1 (other jobs
+    kept both cores busy), and at 1M customers one month's batch peaks at ~3.5 GB, so two
+    at once would pass the 6 GB budget (bench/README.md). Results do not depend on it.
+    """
+    value = os.environ.get("INTERESTLAB_GATE_WORKERS", "1")
+    if not value.isdigit() or int(value) < 1:
+        msg = f"`INTERESTLAB_GATE_WORKERS` must be a positive integer, got {value!r}"
+        raise ValueError(msg)
+    return int(value)

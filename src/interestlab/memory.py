@@ -18,3 +18,14 @@ def release_memory() -> None:
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):  # not glibc: collecting still helps
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def freeze_long_lived() -> None:
+    """Take every object alive now out of future garbage collections (`gc.freeze`).
+
+    Called once, right after importing GX: its ~400k import-time objects live as long as the
+    process, and without this each `release_memory` traverses them again (0.25-0.35 s a
+    call, over 70 calls in one ingest stage). Objects created later are collected as usual.
+    """
+    gc.collect()
+    gc.freeze()

@@ -13,7 +13,7 @@ from interestlab.errors import GateError
 from interestlab.policy import Policy
 from interestlab.quality import GateResult, run_suite, validate_bank, validate_store
 from interestlab.quality import gate as gate_module
-from interestlab.quality.checks import with_consent_flag
+from interestlab.quality.checks import CONSENT_FLAG, with_consent_flag
 
 from .banks import (
     ALPHA,
@@ -135,9 +135,42 @@ def bad_store(tmp_path_factory: pytest.TempPathFactory, policy: Policy):
     ]
     store = write_store(root / "store", rows)
     result = validate_store(
-        store, bank, output_dir=root / "run", policy=policy, run_at=run_at(policy)
+        store, bank, output_dir=root / "run", policy=policy, run_at=run_at(policy), workers=2
     )
     return result, root / "run"
+
+
+@pytest.fixture(scope="module")
+def bad_store_one_process(tmp_path_factory: pytest.TempPathFactory, policy: Policy):
+    """The `bad_store` gate again, validated in this process only (`workers=1`)."""
+    root = tmp_path_factory.mktemp("bad_store_serial")
+    bank = write_good_bank(root / "bank")
+    cutoff = policy.retention_cutoff(run_at(policy))
+    rows = [
+        *good_store_rows(policy),
+        click(20, ALPHA, cutoff - timedelta(days=1)),
+        {**click(21, BRAVO, utc(2026, 10, 6, 9)), "identified_at": utc(2026, 10, 6, 10)},
+        click(22, None, utc(2026, 10, 7, 9)),
+        click(11, BRAVO, utc(2026, 9, 9, 9)),
+    ]
+    store = write_store(root / "store", rows)
+    result = validate_store(
+        store, bank, output_dir=root / "run", policy=policy, run_at=run_at(policy), workers=1
+    )
+    return result, root / "run"
+
+
+def comparable(result: GateResult) -> dict:
+    """A gate summary without the paths of its run folder."""
+    return {
+        k: v for k, v in result.summary().items() if k not in {"results_dir", "data_docs_index"}
+    }
+
+
+def result_runs(output: Path) -> list[tuple[str, ...]]:
+    """(suite, run name) of every GX result file of a run (the timestamp folder left out)."""
+    files = (output / "gx" / "results").rglob("*.json")
+    return sorted(p.relative_to(output / "gx" / "results").parts[:2] for p in files)
 
 
 def test_good_bank_and_store_pass(good_run) -> None:
@@ -338,6 +371,8 @@ def test_argument_errors(tmp_path: Path, policy: Policy) -> None:
         run_suite("no_such_suite", [("x", pl.DataFrame())], output_dir=tmp_path)
     with pytest.raises(ValueError, match=r"suite `model_feed_consent`: expected at least one"):
         run_suite("model_feed_consent", [], output_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"`workers` must be a positive integer, got 0"):
+        run_suite("model_feed_consent", [("x", pl.DataFrame())], output_dir=tmp_path, workers=0)
     with pytest.raises(ValueError, match=r"`tables`: unknown tables \['clicks'\]"):
         validate_bank(tmp_path, output_dir=tmp_path, policy=policy, tables=["clicks"])
     with pytest.raises(ValueError, match=r"`chunk_rows` must be a positive integer, got 0"):
@@ -366,3 +401,40 @@ def test_one_table_selected(tmp_path: Path, policy: Policy) -> None:
     bank = write_good_bank(tmp_path / "bank", click_events=[click(1, None, utc(2026, 10, 1))])
     result = validate_bank(bank, output_dir=tmp_path / "run", policy=policy, tables=["customers"])
     assert result.suites == ("bank_customers",)
+
+
+def test_worker_processes_give_the_results_of_one_process(bad_store, bad_store_one_process) -> None:
+    parallel, parallel_output = bad_store
+    serial, serial_output = bad_store_one_process
+    assert (
+        parallel.batches == serial.batches == {"click_store_compliance": 5, "model_feed_consent": 5}
+    )
+    assert comparable(parallel) == comparable(serial)
+    assert parallel.message().split("\nresults:")[0] == serial.message().split("\nresults:")[0]
+    assert result_runs(parallel_output) == result_runs(serial_output)
+    assert len(result_runs(serial_output)) == 10
+    assert (parallel_output / "gx" / "data_docs" / "index.html").is_file()
+
+
+def test_lazy_batches_are_read_by_the_validating_process(tmp_path: Path) -> None:
+    path = tmp_path / "feed.parquet"
+    pl.DataFrame({"customer_id": [ALPHA, BRAVO], CONSENT_FLAG: [True, False]}).write_parquet(path)
+    batches = [(f"part-{i}", pl.scan_parquet(path)) for i in range(3)]
+    result = run_suite(
+        "model_feed_consent", batches, output_dir=tmp_path / "run", workers=2, build_docs=False
+    )
+    found = outcome(result, "model_feed_consent", "expect_column_values_to_be_in_set", CONSENT_FLAG)
+    assert (found.rows_checked, found.unexpected) == (6, 3)
+    assert found.failed_batches == ("part-0", "part-1", "part-2")  # in batch order
+
+
+def test_an_error_in_a_worker_reaches_the_caller(tmp_path: Path) -> None:
+    good = pl.DataFrame({"customer_id": [ALPHA], CONSENT_FLAG: [True]})
+    missing = pl.scan_parquet(tmp_path / "no-such-file.parquet")
+    with pytest.raises(FileNotFoundError):
+        run_suite(
+            "model_feed_consent",
+            [("good", good), ("missing", missing)],
+            output_dir=tmp_path / "run",
+            workers=2,
+        )

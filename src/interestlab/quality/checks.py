@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TypeVar
 
 import polars as pl
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 KEY_FLAG = "key_unique_across_batches"
 EVENT_ID_FLAG = "event_id_unique_across_months"
@@ -100,17 +103,20 @@ def cross_batch_duplicates(
     return pl.concat(found).sort(key)
 
 
-def flag_not_in(
-    df: pl.DataFrame, duplicates: pl.DataFrame, key: Sequence[str], *, flag: str
-) -> pl.DataFrame:
-    """Add boolean column `flag`: True where the row's key is not among `duplicates`."""
+def flag_not_in(df: FrameT, duplicates: pl.DataFrame, key: Sequence[str], *, flag: str) -> FrameT:
+    """Add boolean column `flag`: True where the row's key is not among `duplicates`.
+
+    Lazy in, lazy out (a batch recipe the gate's worker collects); eager in, eager out.
+    """
     key = list(key)
     if duplicates.height == 0:
         return df.with_columns(pl.lit(True).alias(flag))
     marked = duplicates.select(key).unique().with_columns(pl.lit(False).alias(flag))
-    return df.join(marked, on=key, how="left", nulls_equal=False).with_columns(
-        pl.col(flag).fill_null(True)
-    )
+    if isinstance(df, pl.LazyFrame):
+        marked = marked.lazy()
+    return df.join(
+        marked, on=key, how="left", nulls_equal=False, maintain_order="left"
+    ).with_columns(pl.col(flag).fill_null(True))
 
 
 def with_consent_flag(

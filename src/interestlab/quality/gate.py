@@ -4,8 +4,11 @@
 its committed checkpoint, one fresh GX context per batch (bounded memory), and collects
 counts per expectation. `validate_bank` runs the contract suites over a bank folder (one
 monthly partition or bounded chunk per batch); `validate_store` runs the compliance suites
-over the curated click store at the run date. Results JSON and Data Docs go under
-`output_dir/gx/`; they hold counts, never failing values (customer ids).
+over the curated click store at the run date. Their batches are lazy (each month is read
+when it is validated) and can be validated by several processes (`workers`, default
+`config.gate_workers()`; `quality.runner`); they are tallied in batch order, so the outcome
+does not depend on `workers`. Results JSON and Data Docs go under `output_dir/gx/`; they
+hold counts, never failing values (customer ids).
 
 Examples
 --------
@@ -19,18 +22,17 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from interestlab.click_store import scan_clicks, stored_months
-from interestlab.config import EXPECTATIONS_DIR
+from interestlab.config import EXPECTATIONS_DIR, gate_workers
 from interestlab.consent import consented_ids, usable_click_events
 from interestlab.contract import TABLES
 from interestlab.errors import GateError
-from interestlab.memory import release_memory
 from interestlab.policy import Policy
 from interestlab.progress import fmt_count, step
 from interestlab.quality import project
@@ -39,9 +41,9 @@ from interestlab.quality.checks import (
     KEY_FLAG,
     cross_batch_duplicates,
     flag_not_in,
-    to_validation_pandas,
     with_consent_flag,
 )
+from interestlab.quality.runner import CheckResult, Job, run_jobs
 from interestlab.quality.suites import FEED_SUITE, STORE_SUITE, suite_name
 from interestlab.storage import scan_table, table_files, write_json
 
@@ -187,31 +189,6 @@ class GateResult:
         )
 
 
-def _exception_messages(info: Any) -> list[str]:
-    """GX reports internal errors inside results, either flat or keyed by metric."""
-    if not info:
-        return []
-    if "raised_exception" in info:
-        if info.get("raised_exception"):
-            return [str(info.get("exception_message") or "unknown GX exception")]
-        return []
-    messages = []
-    for value in info.values():
-        if isinstance(value, dict):
-            messages += _exception_messages(value)
-    return messages
-
-
-def _target(kwargs: dict[str, Any]) -> str | None:
-    if kwargs.get("column"):
-        return str(kwargs["column"])
-    if kwargs.get("column_list"):
-        return ", ".join(kwargs["column_list"])
-    if kwargs.get("column_A"):
-        return f"{kwargs['column_A']} >= {kwargs['column_B']}"
-    return None
-
-
 class _Tally:
     """Accumulates per-expectation counts batch after batch."""
 
@@ -222,17 +199,15 @@ class _Tally:
         self.batches = 0
         self.rows = 0
 
-    def add(self, label: str, n_rows: int, validation: Any) -> None:
+    def add(self, label: str, n_rows: int, checks: Iterable[CheckResult]) -> None:
         self.batches += 1
         self.rows += n_rows
-        for result in validation.results:
-            config = result.expectation_config
-            kwargs = dict(config.kwargs)
-            key = (config.type, _target(kwargs))
+        for check in checks:
+            key = (check.expectation, check.column)
             if key not in self.data:
                 self.order.append(key)
                 self.data[key] = {
-                    "rule": (config.meta or {}).get("rule"),
+                    "rule": check.rule,
                     "batches": 0,
                     "failed": [],
                     "rows": 0,
@@ -243,15 +218,12 @@ class _Tally:
             entry = self.data[key]
             entry["batches"] += 1
             entry["rows"] += n_rows
-            body = result.result or {}
-            entry["unexpected"] += int(body.get("unexpected_count") or 0)
-            exceptions = _exception_messages(result.exception_info)
-            entry["exceptions"] += exceptions
-            if not result.success or exceptions:
+            entry["unexpected"] += check.unexpected
+            entry["exceptions"] += check.exceptions
+            if not check.success or check.exceptions:
                 entry["failed"].append(label)
-                if entry["observed"] is None and "observed_value" in body:
-                    # Table-level checks only (types, column sets): no row values.
-                    entry["observed"] = repr(body["observed_value"])
+                if entry["observed"] is None:
+                    entry["observed"] = check.observed
 
     def outcomes(self) -> tuple[ExpectationOutcome, ...]:
         return tuple(
@@ -271,59 +243,55 @@ class _Tally:
         )
 
 
-def _run_name(label: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_=." else "_" for ch in label)
-
-
-def _validate_batches(
-    suite: str,
-    batches: Iterable[tuple[str, pl.DataFrame]],
+def _validate_suites(
+    suites: Sequence[tuple[str, Iterable[tuple[str, pl.DataFrame | pl.LazyFrame]], dict | None]],
     *,
     output_dir: Path,
-    suite_parameters: dict[str, Any] | None,
     expectations_dir: Path,
-) -> GateResult:
-    project.prepare_project(output_dir, suite, expectations_dir=expectations_dir)
-    from great_expectations.core.run_identifier import RunIdentifier
-
-    tally = _Tally(suite)
-    for label, frame in batches:
-        step(f"gate: {suite} {label}: validating {fmt_count(frame.height)} rows")
-        data = to_validation_pandas(frame)
-        # A fresh context per batch: one shared context grows ~95 MB a batch.
-        context = project.fresh_context(output_dir)
-        checkpoint = context.checkpoints.get(suite)
-        outcome = checkpoint.run(
-            batch_parameters={"dataframe": data},
-            expectation_parameters=dict(suite_parameters or {}),
-            run_id=RunIdentifier(run_name=_run_name(label), run_time=datetime.now(UTC)),
-        )
-        for validation in outcome.run_results.values():
-            tally.add(label, frame.height, validation)
-        del data, context, checkpoint, outcome
-        release_memory()
-    if tally.batches == 0:
-        msg = f"suite `{suite}`: expected at least one (label, frame) batch, found none"
-        raise ValueError(msg)
-    outcomes = tally.outcomes()
-    return GateResult(
-        success=all(o.success for o in outcomes),
-        expectations=outcomes,
-        batches={suite: tally.batches},
-        rows={suite: tally.rows},
-        results_dir=project.results_dir(output_dir),
-        suite_parameters={suite: {k: str(v) for k, v in (suite_parameters or {}).items()}},
+    workers: int,
+) -> list[GateResult]:
+    """Validate `(suite, batches, suite_parameters)` in order, the batches of all suites
+    through one stream of jobs (no idle worker between suites); one result per suite."""
+    for suite, _, _ in suites:
+        project.prepare_project(output_dir, suite, expectations_dir=expectations_dir)
+    tallies = {suite: _Tally(suite) for suite, _, _ in suites}
+    jobs = (
+        Job(suite, label, frame, parameters)
+        for suite, batches, parameters in suites
+        for label, frame in batches
     )
+    for batch in run_jobs(jobs, output_dir=output_dir, workers=workers):
+        step(f"gate: {batch.suite} {batch.label}: validated {fmt_count(batch.rows)} rows")
+        tallies[batch.suite].add(batch.label, batch.rows, batch.checks)
+    results = []
+    for suite, _, parameters in suites:
+        tally = tallies[suite]
+        if tally.batches == 0:
+            msg = f"suite `{suite}`: expected at least one (label, frame) batch, found none"
+            raise ValueError(msg)
+        outcomes = tally.outcomes()
+        results.append(
+            GateResult(
+                success=all(o.success for o in outcomes),
+                expectations=outcomes,
+                batches={suite: tally.batches},
+                rows={suite: tally.rows},
+                results_dir=project.results_dir(output_dir),
+                suite_parameters={suite: {k: str(v) for k, v in (parameters or {}).items()}},
+            )
+        )
+    return results
 
 
 def run_suite(
     suite_name: str,
-    batches: Iterable[tuple[str, pl.DataFrame]],
+    batches: Iterable[tuple[str, pl.DataFrame | pl.LazyFrame]],
     *,
     output_dir: Path,
     suite_parameters: dict | None = None,
     expectations_dir: Path = EXPECTATIONS_DIR,
     build_docs: bool = True,
+    workers: int | None = None,
 ) -> GateResult:
     """Validate `(label, frame)` batches against the committed suite `suite_name`.
 
@@ -336,7 +304,8 @@ def run_suite(
         A suite committed under `expectations_dir/suites/` with its validation definition
         and checkpoint (`python -m interestlab.quality.suites` writes those).
     batches
-        `(label, polars.DataFrame)` pairs holding the columns the suite names.
+        `(label, polars.DataFrame or LazyFrame)` pairs holding the columns the suite names;
+        a LazyFrame is collected by the process that validates it.
     output_dir
         Run folder: results in `output_dir/gx/results/`, Data Docs in
         `output_dir/gx/data_docs/index.html`.
@@ -344,6 +313,9 @@ def run_suite(
         Values of the suite's `{"$PARAMETER": ...}` placeholders (real datetimes).
     build_docs
         Build Data Docs at the end (set False when validating several suites in a row).
+    workers
+        Processes validating batches at the same time (1: all in this process; default
+        `config.gate_workers()`). Results do not depend on it.
 
     Examples
     --------
@@ -351,14 +323,13 @@ def run_suite(
     ...                    output_dir=run / "gate")  # doctest: +SKIP
     >>> result.raise_for_failure()  # doctest: +SKIP
     """
-    result = _validate_batches(
-        suite_name,
-        batches,
+    results = _validate_suites(
+        [(suite_name, batches, suite_parameters)],
         output_dir=Path(output_dir),
-        suite_parameters=suite_parameters,
         expectations_dir=Path(expectations_dir),
+        workers=gate_workers() if workers is None else workers,
     )
-    return _finish([result], output_dir=Path(output_dir), build_docs=build_docs)
+    return _finish(results, output_dir=Path(output_dir), build_docs=build_docs)
 
 
 def _finish(results: list[GateResult], *, output_dir: Path, build_docs: bool) -> GateResult:
@@ -393,10 +364,9 @@ def _table_parts(bank_dir: Path, name: str, *, chunk_rows: int) -> list[tuple[st
 
 def _flagged_batches(
     parts: list[tuple[str, pl.LazyFrame]], duplicates: pl.DataFrame, key: Sequence[str], flag: str
-) -> Iterator[tuple[str, pl.DataFrame]]:
+) -> Iterator[tuple[str, pl.LazyFrame]]:
     for label, part in parts:
-        frame = part.collect(engine="in-memory")
-        yield label, flag_not_in(frame, duplicates, key, flag=flag)
+        yield label, flag_not_in(part, duplicates, key, flag=flag)
 
 
 def validate_bank(
@@ -407,13 +377,15 @@ def validate_bank(
     tables: Iterable[str] | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     expectations_dir: Path = EXPECTATIONS_DIR,
+    workers: int | None = None,
 ) -> GateResult:
     """Validate contract tables of a bank folder against their suites (`bank_<table>`).
 
     Every row is checked: `click_events` one monthly file per batch, other tables in chunks
     of at most `chunk_rows` rows; a key repeated across batches is caught by a flag computed
     in polars. `tables` defaults to every contract table. A table that breaks the schema
-    raises `ContractError` before GX runs.
+    raises `ContractError` before GX runs. `workers` processes validate batches in parallel
+    (default `config.gate_workers()`).
     """
     if chunk_rows < 1:
         msg = f"`chunk_rows` must be a positive integer, got {chunk_rows!r}"
@@ -423,48 +395,48 @@ def validate_bank(
     if unknown:
         msg = f"`tables`: unknown tables {unknown}; expected a subset of {list(TABLES)}"
         raise ValueError(msg)
-    results = []
+    suites = []
     for name in names:
         key = TABLES[name].key
         parts = _table_parts(Path(bank_dir), name, chunk_rows=chunk_rows)
         duplicates = cross_batch_duplicates([p for _, p in parts], key)
-        results.append(
-            _validate_batches(
-                suite_name(name),
-                _flagged_batches(parts, duplicates, key, KEY_FLAG),
-                output_dir=Path(output_dir),
-                suite_parameters=None,
-                expectations_dir=Path(expectations_dir),
-            )
-        )
+        suites.append((suite_name(name), _flagged_batches(parts, duplicates, key, KEY_FLAG), None))
+    results = _validate_suites(
+        suites,
+        output_dir=Path(output_dir),
+        expectations_dir=Path(expectations_dir),
+        workers=gate_workers() if workers is None else workers,
+    )
     step(f"gate: bank validated under policy {policy.version}")
     return _finish(results, output_dir=Path(output_dir), build_docs=True)
 
 
 def store_batches(
     store_dir: Path, *, duplicates: pl.DataFrame | None = None
-) -> Iterator[tuple[str, pl.DataFrame]]:
+) -> Iterator[tuple[str, pl.LazyFrame]]:
     """Monthly batches of the curated store for `click_store_compliance` (columns the suite
-    needs plus the cross-month event-id flag); one empty batch for an empty store."""
+    needs plus the cross-month event-id flag); one empty batch for an empty store. Lazy:
+    each month is read by whoever validates it."""
     months = stored_months(store_dir)
     if duplicates is None:
         duplicates = cross_batch_duplicates(
             [scan_clicks(store_dir, [m]) for m in months], ["event_id"]
         )
     if not months:
-        empty = scan_clicks(store_dir, []).select(STORE_COLUMNS).collect()
+        empty = scan_clicks(store_dir, []).select(STORE_COLUMNS)
         yield "empty-store", flag_not_in(empty, duplicates, ["event_id"], flag=EVENT_ID_FLAG)
         return
     for month in months:
-        frame = scan_clicks(store_dir, [month]).select(STORE_COLUMNS).collect(engine="in-memory")
+        frame = scan_clicks(store_dir, [month]).select(STORE_COLUMNS)
         yield f"month={month}", flag_not_in(frame, duplicates, ["event_id"], flag=EVENT_ID_FLAG)
 
 
 def feed_batches(
     store_dir: Path, bank_dir: Path, *, policy: Policy, run_at: datetime
-) -> Iterator[tuple[str, pl.DataFrame]]:
+) -> Iterator[tuple[str, pl.LazyFrame]]:
     """Monthly batches of what feeds the models at `run_at` (`consent.usable_click_events`),
-    with the `consented_at_as_of` flag computed independently from the consent snapshot."""
+    with the `consented_at_as_of` flag computed independently from the consent snapshot.
+    Lazy: each month is read and filtered by whoever validates it."""
     customers = scan_table(bank_dir, "customers").select("customer_id")
     consent = scan_table(bank_dir, "consent_events").collect()
     consented = consented_ids(customers, consent, at=run_at, policy=policy)
@@ -474,10 +446,7 @@ def feed_batches(
         feed = usable_click_events(
             scan_clicks(store_dir, chosen), consent, customers, as_of=run_at, policy=policy
         )
-        yield (
-            label,
-            with_consent_flag(feed.select("customer_id"), consented).collect(engine="in-memory"),
-        )
+        yield label, with_consent_flag(feed.select("customer_id"), consented)
 
 
 def validate_store(
@@ -488,25 +457,26 @@ def validate_store(
     policy: Policy,
     run_at: datetime,
     expectations_dir: Path = EXPECTATIONS_DIR,
+    workers: int | None = None,
 ) -> GateResult:
     """Validate the curated click store (R1, R3) and the model feed (R13) at `run_at`.
 
     `run_at` is the run's as-of moment (`policy.as_of_moment(as_of, policy)`); the R3 window
     is `policy.retention_cutoff(run_at)`, passed to the suite as `retention_cutoff`.
+    `workers` processes validate batches in parallel (default `config.gate_workers()`).
     """
     cutoff = policy.retention_cutoff(run_at)
-    store = _validate_batches(
-        STORE_SUITE,
-        store_batches(Path(store_dir)),
+    results = _validate_suites(
+        [
+            (STORE_SUITE, store_batches(Path(store_dir)), {"retention_cutoff": cutoff}),
+            (
+                FEED_SUITE,
+                feed_batches(Path(store_dir), Path(bank_dir), policy=policy, run_at=run_at),
+                None,
+            ),
+        ],
         output_dir=Path(output_dir),
-        suite_parameters={"retention_cutoff": cutoff},
         expectations_dir=Path(expectations_dir),
+        workers=gate_workers() if workers is None else workers,
     )
-    feed = _validate_batches(
-        FEED_SUITE,
-        feed_batches(Path(store_dir), Path(bank_dir), policy=policy, run_at=run_at),
-        output_dir=Path(output_dir),
-        suite_parameters=None,
-        expectations_dir=Path(expectations_dir),
-    )
-    return _finish([store, feed], output_dir=Path(output_dir), build_docs=True)
+    return _finish(results, output_dir=Path(output_dir), build_docs=True)

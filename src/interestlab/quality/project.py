@@ -12,6 +12,7 @@ GX is imported lazily (4-7 s) and with analytics off; each batch gets a fresh co
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from interestlab.memory import freeze_long_lived
 from interestlab.quality.suites import (
     BATCH_DEFINITION,
     CHECKPOINTS,
@@ -136,11 +138,21 @@ def prepare_project(output_dir: Path, suite_name: str, *, expectations_dir: Path
 
 
 def import_gx() -> Any:
-    """Import great_expectations with analytics off (slow: 4-7 s, so only when needed)."""
+    """Import great_expectations with analytics off (slow: 4-7 s, so only when needed).
+
+    After the first import its objects are frozen out of garbage collection
+    (`memory.freeze_long_lived`), so the per-batch collections stay cheap.
+    """
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
 
+    _freeze_once()
     return gx
+
+
+@functools.cache
+def _freeze_once() -> None:
+    freeze_long_lived()
 
 
 def fresh_context(output_dir: Path) -> Any:
