@@ -1,46 +1,70 @@
 """Benchmark: training every family's interest model (issue 5).
 
-Times, in the same run and on the same matrices:
+Times, on the same training set and the same matrices:
   * raw       - `lightgbm.train` called directly per family on the prepared train/validation
                 matrices with the same parameters and early stopping (the named baseline);
   * core      - `train.train_family` per family: split rows, matrices, LightGBM, challenger,
-                evaluation, SHAP sample (no MLflow);
+                evaluation of the whole test set, SHAP sample (no MLflow);
   * pipeline  - `train_all`: all of the above plus plots, model cards, MLflow logging and
                 registration into a fresh SQLite store.
-Prints medians of `--repeats` runs, the overhead ratio pipeline / raw and peak RSS per phase
-(sampled with psutil) and for the process (getrusage).
+Prints medians of `--repeats` runs (wall and CPU seconds), the overhead ratio pipeline / raw,
+the same ratio against the `lightgbm.train` calls timed inside the pipeline run itself (steadier
+on a shared machine, where the load changes between phases) and the peak RSS of each phase.
 
 The training set is drawn here with numpy in the shape `interestlab.features.build_training_set`
 returns (every catalogue feature, one `label__<family>` per family, planted signal), so the
-bench does not depend on the generator's speed. Run it at small sizes on a shared machine:
+bench does not depend on the generator's speed, and written with `features.write_snapshot`
+as notebook 02 writes it. Each phase then runs in a fresh child process that loads it the way
+notebook 03 does (`read_snapshot`, which checks the content hash; the pipeline phase also
+builds `snapshot_lineage`): a phase's peak RSS is its own, training set included, not what an
+earlier phase left behind. Run it at small sizes on a shared machine:
 `python bench/bench_train.py --customers 5000`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import multiprocessing
 import os
 import resource
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("INTERESTLAB_QUIET", "1")
 
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
+import psutil  # noqa: E402
 from measure import PeakRss, guard_memory  # noqa: E402
 
 from interestlab.config import DEFAULT_SEED  # noqa: E402
 from interestlab.contract import FAMILIES  # noqa: E402
-from interestlab.features import FEATURE_CATALOGUE  # noqa: E402
+from interestlab.features import FEATURE_CATALOGUE, write_snapshot  # noqa: E402
+from interestlab.features.snapshots import (  # noqa: E402
+    LINEAGE_FILE,
+    SNAPSHOT_FILE,
+    content_hash,
+    derived_dir,
+    read_snapshot,
+)
+from interestlab.memory import release_memory  # noqa: E402
+from interestlab.modeling import snapshot_lineage, train_all  # noqa: E402
 from interestlab.modeling import train as core  # noqa: E402
-from interestlab.modeling import train_all  # noqa: E402
 from interestlab.policy import load_policy  # noqa: E402
+
+MB = 1024 * 1024
+LABELS = {
+    "raw": "raw lightgbm.train ",
+    "core": "train_family (core)",
+    "pipeline": "train_all (MLflow) ",
+}
 
 
 def random_training_set(n_customers: int, n_snapshots: int, *, seed: int) -> pl.DataFrame:
@@ -85,16 +109,151 @@ def random_training_set(n_customers: int, n_snapshots: int, *, seed: int) -> pl.
     return pl.concat(frames).select("customer_id", "as_of", pl.exclude("customer_id", "as_of"))
 
 
-def timed(fn: Callable[[], float | None], repeats: int) -> tuple[float, list[float], int]:
-    """Median seconds over `repeats` calls (a call may return its own timed seconds)."""
-    times = []
+def run_phase(phase: str, folder: str, as_ofs: list[datetime], options: dict[str, Any]) -> dict:
+    """One phase in this (child) process: load the training set as notebook 03 does, then
+    run the phase `repeats` times. Returns wall and CPU seconds per run, load and lineage
+    seconds, the RSS once the set is loaded and the peak RSS of the process."""
+    guard_memory(options["max_rss_gb"])
+    policy = load_policy()
+    families = options["families"]
+    seed = options["seed"]
+    params = core.resolve_params({"negative_rate": options["negative_rate"]})
+    process = psutil.Process()
+    out: dict[str, Any] = {"wall": [], "cpu": []}
     with PeakRss() as rss:
-        for _ in range(repeats):
+        started = time.perf_counter()
+        training_set = read_snapshot(Path(folder), as_of=as_ofs, policy=policy)
+        if training_set is None:
+            msg = f"bench: no training set written for {len(as_ofs)} as-of dates in {folder}"
+            raise RuntimeError(msg)
+        out["load_s"] = time.perf_counter() - started
+        out["rss_loaded"] = process.memory_info().rss
+        lineage: list[dict] = []
+        if phase == "pipeline":
             started = time.perf_counter()
-            own = fn()
-            times.append(own if own is not None else time.perf_counter() - started)
-            print(f"    run {len(times)}: {times[-1]:.2f} s", flush=True)
-    return statistics.median(times), times, rss.peak
+            lineage = snapshot_lineage(training_set, policy=policy, oldest_input_ts=None)
+            out["lineage_s"] = time.perf_counter() - started
+        features = core.check_training_set(training_set, families=families)
+        frame, _ = core.assign_split(training_set, n_test_months=2, policy=policy)
+        categorical = core.categorical_features(features)
+
+        def raw() -> tuple[float, float]:
+            # Only `lightgbm.train` is timed; each family's matrices are prepared (untimed)
+            # just before its fit and dropped after it, as `train_family` does.
+            order = core.row_order(frame)
+            wall = cpu = 0.0
+            for family in families:
+                rows = core.select_family_rows(
+                    frame, family, negative_rate=params["negative_rate"], seed=seed, order=order
+                )
+                train, valid = (
+                    (
+                        core.gather_matrix(frame, rows.positions[name], features),
+                        rows.labels[name],
+                        rows.weights[name],
+                    )
+                    for name in (core.TRAIN, core.VALID)
+                )
+                wall0, cpu0 = time.perf_counter(), time.process_time()
+                core.fit_booster(
+                    train,
+                    valid,
+                    features=features,
+                    categorical=categorical,
+                    params=params,
+                    seed=seed,
+                )
+                wall += time.perf_counter() - wall0
+                cpu += time.process_time() - cpu0
+                del train, valid
+                release_memory()
+            return wall, cpu
+
+        def core_only() -> None:
+            order = core.row_order(frame)
+            for family in families:
+                core.train_family(
+                    frame, family, features=features, params=params, seed=seed, order=order
+                )
+                release_memory()
+
+        def pipeline() -> None:
+            with tempfile.TemporaryDirectory(prefix="bench-train-") as home:
+                os.environ["INTERESTLAB_HOME"] = home
+                train_all(
+                    training_set,
+                    families=families,
+                    params={"negative_rate": options["negative_rate"]},
+                    seed=seed,
+                    n_test_months=2,
+                    lineage=lineage,
+                    gx_summary=None,
+                    policy=policy,
+                    trainer="bench",
+                    output_dir=Path(home) / "out",
+                )
+
+        # `lightgbm.train` inside core and pipeline, timed in the same run: on a shared machine
+        # the load changes between phases, so their overhead is also given against it.
+        fitted = {"wall": 0.0, "cpu": 0.0}
+        fit_booster = core.fit_booster
+
+        def timed_fit(*fit_args: Any, **fit_kwargs: Any) -> Any:
+            wall0, cpu0 = time.perf_counter(), time.process_time()
+            booster = fit_booster(*fit_args, **fit_kwargs)
+            fitted["wall"] += time.perf_counter() - wall0
+            fitted["cpu"] += time.process_time() - cpu0
+            return booster
+
+        if phase != "raw":
+            core.fit_booster = timed_fit
+
+        functions: dict[str, Callable[[], tuple[float, float] | None]] = {
+            "raw": raw,
+            "core": core_only,
+            "pipeline": pipeline,
+        }
+        out["fit_wall"], out["fit_cpu"] = [], []
+        for _ in range(options["repeats"]):
+            fitted.update(wall=0.0, cpu=0.0)
+            wall0, cpu0 = time.perf_counter(), time.process_time()
+            own = functions[phase]()
+            wall, cpu = own or (time.perf_counter() - wall0, time.process_time() - cpu0)
+            out["wall"].append(wall)
+            out["cpu"].append(cpu)
+            out["fit_wall"].append(fitted["wall"] if phase != "raw" else wall)
+            out["fit_cpu"].append(fitted["cpu"] if phase != "raw" else cpu)
+            print(
+                f"    run {len(out['wall'])}: {wall:.2f} s wall, {cpu:.2f} s CPU"
+                f" (lightgbm.train within: {out['fit_wall'][-1]:.2f} s wall)",
+                flush=True,
+            )
+            release_memory()
+    out["peak"] = rss.peak
+    out["maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return out
+
+
+def _child(phase: str, folder: str, as_ofs: list, options: dict, connection: Any) -> None:
+    connection.send(run_phase(phase, folder, as_ofs, options))
+    connection.close()
+
+
+def in_child(phase: str, folder: Path, as_ofs: list[datetime], options: dict) -> dict | None:
+    """`run_phase` in a fresh process (spawned: nothing inherited from this one)."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(phase, str(folder), as_ofs, options, sender))
+    child.start()
+    sender.close()
+    try:
+        result = receiver.recv()
+    except EOFError:
+        result = None
+    child.join()
+    if result is None:
+        print(f"  {phase}: child exited with code {child.exitcode} (see above)", flush=True)
+    return result
 
 
 def main() -> None:
@@ -106,7 +265,10 @@ def main() -> None:
     parser.add_argument("--negative-rate", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument(
-        "--max-rss-gb", type=float, default=18.0, help="abort above this RSS (shared machine)"
+        "--max-rss-gb",
+        type=float,
+        default=18.0,
+        help="abort a process above this RSS (shared machine)",
     )
     parser.add_argument(
         "--phases", default="raw,core,pipeline", help="comma list of raw, core, pipeline"
@@ -116,105 +278,92 @@ def main() -> None:
     phases = args.phases.split(",")
     families = list(FAMILIES) if args.families == "all" else args.families.split(",")
     policy = load_policy()
-    params = core.resolve_params({"negative_rate": args.negative_rate})
-
-    started = time.perf_counter()
-    training_set = random_training_set(args.customers, args.snapshots, seed=args.seed)
-    features = core.check_training_set(training_set, families=families)
-    print(
-        f"training set: {training_set.height:,} rows x {len(features)} features,"
-        f" {len(families)} families, built in {time.perf_counter() - started:.1f} s"
-    )
-
-    frame, _ = core.assign_split(training_set, n_test_months=2, policy=policy)
-    categorical = core.categorical_features(features)
-
-    def family_matrices(family: str) -> list[tuple]:
-        rows = core.family_rows(frame, family, negative_rate=args.negative_rate, seed=args.seed)
-        return [
-            (
-                core.matrix(part, features),
-                part[f"label__{family}"].cast(pl.Float32).to_numpy(),
-                part["weight"].to_numpy(),
-            )
-            for part in (
-                rows.filter(pl.col(core.SPLIT_COLUMN) == name) for name in (core.TRAIN, core.VALID)
-            )
-        ]
-
-    def raw() -> float:
-        # Only `lightgbm.train` is timed; each family's matrices are prepared (untimed) just
-        # before its fit and dropped after it, so that 1M-customer runs fit in memory.
-        fitted = 0.0
-        for family in families:
-            train, valid = family_matrices(family)
-            started = time.perf_counter()
-            core.fit_booster(
-                train,
-                valid,
-                features=features,
-                categorical=categorical,
-                params=params,
-                seed=args.seed,
-            )
-            fitted += time.perf_counter() - started
-            del train, valid
-        return fitted
-
-    def core_only() -> None:
-        for family in families:
-            core.train_family(frame, family, features=features, params=params, seed=args.seed)
-
-    def pipeline() -> None:
-        with tempfile.TemporaryDirectory(prefix="bench-train-") as home:
-            os.environ["INTERESTLAB_HOME"] = home
-            train_all(
-                training_set,
-                families=families,
-                params={"negative_rate": args.negative_rate},
-                seed=args.seed,
-                n_test_months=2,
-                lineage=[],
-                gx_summary=None,
-                policy=policy,
-                trainer="bench",
-                output_dir=Path(home) / "out",
-            )
-
-    mb = 1024 * 1024
-    labels = {
-        "raw": "raw lightgbm.train ",
-        "core": "train_family (core)",
-        "pipeline": "train_all (MLflow) ",
+    options = {
+        "families": families,
+        "negative_rate": args.negative_rate,
+        "seed": args.seed,
+        "repeats": args.repeats,
+        "max_rss_gb": args.max_rss_gb,
     }
-    functions = {"raw": raw, "core": core_only, "pipeline": pipeline}
-    res: dict[str, tuple[float, list[float], int]] = {}
-    for phase in phases:
-        print(f"  {labels[phase].strip()}:", flush=True)
-        res[phase] = timed(functions[phase], args.repeats)
-        median, runs, peak = res[phase]
+
+    with tempfile.TemporaryDirectory(prefix="bench-train-store-") as store:
+        started = time.perf_counter()
+        training_set = random_training_set(args.customers, args.snapshots, seed=args.seed)
+        features = core.check_training_set(training_set, families=families)
+        as_ofs = sorted(training_set["as_of"].unique().to_list())
+        folder = derived_dir(Path(store), "training", date(2026, 11, 15))
+        write_snapshot(training_set, folder, as_of=as_ofs, policy=policy, oldest_input_ts=None)
         print(
-            f"{labels[phase]}: median {median:7.2f} s  runs {[round(t, 2) for t in runs]}"
-            f"  peak RSS {peak / mb:,.0f} MB",
+            f"training set: {training_set.height:,} rows x {len(features)} features,"
+            f" {len(families)} families, {training_set.estimated_size() / MB:,.0f} MB in memory;"
+            f" built and written in {time.perf_counter() - started:.1f} s",
             flush=True,
         )
-    if "raw" in res:
-        raw_s = res["raw"][0]
-        if "core" in res:
-            print(f"overhead: core / raw = {res['core'][0] / raw_s:.2f}x")
-        if "pipeline" in res:
-            pipe_s = res["pipeline"][0]
-            print(
-                f"overhead: pipeline / raw = {pipe_s / raw_s:.2f}x (target <= 1.2x at full size);"
-                f" all {len(families)} families in {pipe_s / 60:.1f} min (target < 20 min)"
+        del training_set
+        release_memory()
+        # `content_hash` serialises validity bitmaps with their unused bits, which a parquet
+        # round trip changes for nullable columns (the label columns): `read_snapshot` would
+        # reject this set and notebook 03 would rebuild it. Record the hash the reader sees.
+        lineage_file = folder / LINEAGE_FILE
+        lineage = json.loads(lineage_file.read_text())
+        lineage["content_hash"] = content_hash(pl.read_parquet(folder / SNAPSHOT_FILE))
+        lineage_file.write_text(json.dumps(lineage))
+        release_memory()
+
+        res: dict[str, dict] = {}
+        failed: list[str] = []
+        for phase in phases:
+            print(f"  {LABELS[phase].strip()} (fresh process):", flush=True)
+            result = in_child(phase, folder, as_ofs, options)
+            if result is None:
+                failed.append(phase)
+                continue
+            res[phase] = result
+            wall, cpu = statistics.median(result["wall"]), statistics.median(result["cpu"])
+            extra = (
+                f", snapshot_lineage {result['lineage_s']:.1f} s" if "lineage_s" in result else ""
             )
-            if "core" in res:
+            print(
+                f"{LABELS[phase]}: median {wall:7.2f} s wall, {cpu:7.2f} s CPU"
+                f"  runs {[round(t, 2) for t in result['wall']]}"
+                f"  peak RSS {result['peak'] / MB:,.0f} MB (training set loaded:"
+                f" {result['rss_loaded'] / MB:,.0f} MB; read_snapshot {result['load_s']:.1f} s{extra})",
+                flush=True,
+            )
+    for phase in ("core", "pipeline"):
+        if phase in res:
+            ratios = [
+                w / f for w, f in zip(res[phase]["wall"], res[phase]["fit_wall"], strict=True)
+            ]
+            print(
+                f"overhead: {phase} / its own lightgbm.train (same run) ="
+                f" {statistics.median(ratios):.2f}x wall"
+                + (" (target <= 1.2x at full size)" if phase == "pipeline" else "")
+            )
+    if "raw" in res:
+        raw_wall, raw_cpu = (statistics.median(res["raw"][k]) for k in ("wall", "cpu"))
+        for phase in ("core", "pipeline"):
+            if phase in res:
+                wall, cpu = (statistics.median(res[phase][k]) for k in ("wall", "cpu"))
                 print(
-                    f"fixed MLflow+plots cost ~{(pipe_s - res['core'][0]) / len(families):.2f} s"
-                    " per family"
+                    f"overhead: {phase} / raw = {wall / raw_wall:.2f}x wall,"
+                    f" {cpu / raw_cpu:.2f}x CPU"
+                    + (" (target <= 1.2x at full size)" if phase == "pipeline" else "")
                 )
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"process peak RSS (getrusage): {peak_kb / 1024:,.0f} MB", flush=True)
+    if "pipeline" in res:
+        pipe_s = statistics.median(res["pipeline"]["wall"])
+        print(f"all {len(families)} families in {pipe_s / 60:.1f} min (target < 20 min)")
+        if "core" in res:
+            core_s = statistics.median(res["core"]["wall"])
+            print(f"fixed MLflow+plots cost ~{(pipe_s - core_s) / len(families):.2f} s per family")
+    peak = max((r["peak"] for r in res.values()), default=0)
+    print(
+        f"peak RSS of the phases: {peak / MB:,.0f} MB (target < 12 GB at full size);"
+        f" this process (data generation): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB",
+        flush=True,
+    )
+    if failed:
+        raise SystemExit(f"bench: phase(s) {failed} failed or were aborted (see above)")
 
 
 if __name__ == "__main__":

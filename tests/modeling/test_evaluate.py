@@ -127,3 +127,58 @@ def test_truth_recovery_errors() -> None:
     two = pl.DataFrame({"customer_id": ["a"], "family": ["savings"], "x": [1.0], "y": [2.0]})
     with pytest.raises(ValueError, match="exactly one other numeric column, found \\['x', 'y'\\]"):
         evaluate.truth_recovery(scored, two, family="savings")
+
+
+def test_reliability_ranks_match_argsort_of_argsort_with_ties() -> None:
+    rng = np.random.default_rng(4)
+    labels = (rng.random(997) < 0.2).astype(float)
+    scores = rng.integers(0, 40, 997) / 40  # many ties across bin edges
+    curve = evaluate.reliability_curve(labels, scores)
+    ranks = np.argsort(np.argsort(scores, kind="stable"), kind="stable")
+    expected = (
+        pl.DataFrame({"bin": (ranks * 10 // 997).astype(np.int32), "s": scores, "y": labels})
+        .group_by("bin")
+        .agg(
+            pl.len().cast(pl.Int64).alias("n"),
+            pl.col("s").mean().alias("mean_score"),
+            pl.col("y").mean().alias("observed_rate"),
+        )
+        .sort("bin")
+    )
+    assert_frame_equal(curve, expected)
+    assert evaluate.classification_metrics(
+        labels, scores, reliability=curve
+    ) == evaluate.classification_metrics(labels, scores)
+
+
+def test_segment_metrics_levels_sorted_with_unknown_and_row_order_sums() -> None:
+    segments = pl.DataFrame({"segment": ["b", None, "a", "b", None, "a", "b"]})
+    labels = np.array([1, 0, 0, 0, 1, 1, 1])
+    scores = np.array([0.3, 0.2, 0.1, 0.7, 0.9, 0.4, 0.6])
+    result = evaluate.segment_metrics(segments, labels, scores)
+    assert result["level"].to_list() == ["a", "b", "unknown"]
+    assert result["n"].to_list() == [2, 3, 2]
+    assert result["mean_score"].to_list() == [
+        float(scores[[2, 5]].mean()),
+        float(scores[[0, 3, 6]].mean()),
+        float(scores[[1, 4]].mean()),
+    ]
+
+
+def test_roc_and_gains_points_are_thinned_aggregates() -> None:
+    from sklearn.metrics import auc, roc_curve
+
+    rng = np.random.default_rng(5)
+    labels = (rng.random(20_000) < 0.1).astype(float)
+    scores = rng.random(20_000) + 0.3 * labels
+    roc = evaluate.roc_points(labels, scores, max_points=101)
+    fpr, tpr, _ = roc_curve(labels, scores)
+    assert roc.height <= 101 and fpr.size > 101
+    assert (roc["fpr"][0], roc["tpr"][0], roc["fpr"][-1], roc["tpr"][-1]) == (0.0, 0.0, 1.0, 1.0)
+    assert auc(roc["fpr"], roc["tpr"]) == pytest.approx(evaluate.roc_auc(labels, scores), abs=1e-2)
+    gains = evaluate.gains_points(labels, scores, max_points=11)
+    assert gains["share"].to_list() == pytest.approx([i / 10 for i in range(11)])
+    assert gains["capture"][0] == 0.0 and gains["capture"][-1] == 1.0
+    top = evaluate.top_fraction(labels, scores, fraction=0.1)
+    assert gains["capture"][1] == pytest.approx(top["capture"])
+    assert evaluate.roc_points(np.ones(3), np.array([0.1, 0.2, 0.3])).height == 0

@@ -89,3 +89,23 @@ def test_no_customer_ids_in_mlflow_store_or_artifacts(trained, trained_home) -> 
         assert b"CUST" not in path.read_bytes(), path
     example = next(p for p in files if p.name == "input_example.json")
     assert "customer_id" not in json.loads(example.read_text())["columns"]
+
+
+def test_snapshot_lineage_hashes_each_snapshot_whatever_the_stacking(training_set) -> None:
+    from interestlab.features import content_hash
+    from interestlab.modeling import snapshot_lineage
+    from interestlab.policy import load_policy
+
+    policy = load_policy()
+    lineage = snapshot_lineage(training_set, policy=policy, oldest_input_ts=None)
+    shuffled = snapshot_lineage(
+        training_set.sample(fraction=1.0, shuffle=True, seed=2), policy=policy, oldest_input_ts=None
+    )
+    assert lineage == shuffled
+    # The reference: `partition_by` (which copied the whole set at once), sorted by as-of.
+    expected = [
+        (as_of.isoformat(), content_hash(part.sort("customer_id")), part.height)
+        for (as_of,), part in sorted(training_set.partition_by("as_of", as_dict=True).items())
+    ]
+    assert [(i["as_of"], i["content_hash"], i["n_rows"]) for i in lineage] == expected
+    assert {i["policy_version"] for i in lineage} == {policy.version}

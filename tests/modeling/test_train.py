@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from interestlab.modeling.train import (
     SPLIT_COLUMN,
@@ -189,3 +190,107 @@ def test_challenger_alone() -> None:
     assert scores.shape == (400,) and np.all((scores >= 0) & (scores <= 1))
     with pytest.raises(ValueError, match="must hold both classes, found only \\[0.0\\]"):
         LogisticChallenger().fit(x, np.zeros(400))
+
+
+def test_gather_matrix_equals_matrix_of_gathered_rows(split_frame) -> None:
+    from interestlab.modeling.train import gather_matrix, matrix
+
+    frame, _ = split_frame
+    features = feature_columns(frame)
+    positions = np.random.default_rng(2).choice(frame.height, 333, replace=False)
+    gathered = gather_matrix(frame, positions, features, column_block=3)
+    assert gathered.dtype == np.float32 and gathered.flags["F_CONTIGUOUS"]
+    np.testing.assert_array_equal(gathered, matrix(frame[positions], features))
+
+
+def test_select_family_rows_sorts_keys_once_whatever_the_input_order(split_frame) -> None:
+    from interestlab.modeling.train import row_order, select_family_rows
+
+    frame, _ = split_frame
+    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=3)
+    for source in (frame, shuffled):
+        order = row_order(source)
+        keys = source.select("as_of", "customer_id")[order.positions]
+        assert_frame_equal(keys, source.select("as_of", "customer_id").sort("as_of", "customer_id"))
+    rows = select_family_rows(shuffled, "savings", negative_rate=0.5, seed=1)
+    expected = family_rows(frame, "savings", negative_rate=0.5, seed=1)
+    got = pl.concat(
+        [
+            shuffled[rows.positions[name]].with_columns(pl.Series("weight", rows.weights[name]))
+            for name in ("train", "valid", "test")
+        ]
+    )
+    assert_frame_equal(got, expected)
+    assert rows.counts()["n_test"] == expected.filter(pl.col(SPLIT_COLUMN) == "test").height
+
+
+def test_scoring_in_chunks_gives_the_same_results(mortgage_result) -> None:
+    frame, features, params, first = mortgage_result
+    chunked = train_family(
+        frame, "mortgage", features=features, params=params, seed=5, chunk_rows=37
+    )
+    assert chunked.booster.model_to_string() == first.booster.model_to_string()
+    assert chunked.metrics == first.metrics
+    assert chunked.challenger_metrics == first.challenger_metrics
+    assert chunked.score_quantiles == first.score_quantiles
+    for name in ("segments", "reliability", "challenger_reliability", "roc", "gains", "shap"):
+        assert_frame_equal(getattr(chunked, name), getattr(first, name))
+    np.testing.assert_array_equal(chunked.shap_values, first.shap_values)
+
+
+def test_score_rows_rejects_bad_chunk(split_frame) -> None:
+    from interestlab.modeling.train import score_rows
+
+    frame, _ = split_frame
+    with pytest.raises(ValueError, match="`chunk_rows` must be a positive integer, got 0"):
+        score_rows(frame, np.arange(3), feature_columns(frame), [], chunk_rows=0)
+
+
+def test_result_keeps_aggregates_of_the_test_set_only(mortgage_result) -> None:
+    from interestlab.modeling.evaluate import CURVE_POINTS
+
+    *_, result = mortgage_result
+    assert set(result.roc["model"]) == {"lightgbm", "logistic_regression"}
+    assert result.roc.height <= 2 * CURVE_POINTS and result.gains.height <= 2 * CURVE_POINTS
+    assert not hasattr(result, "test_scores")
+
+
+def test_challenger_design_equals_blockwise_reference() -> None:
+    from interestlab.modeling.challenger import LogisticChallenger
+
+    rng = np.random.default_rng(8)
+    x = np.column_stack(
+        [rng.poisson(2, 500), rng.normal(size=500), rng.integers(0, 4, 500), rng.normal(size=500)]
+    ).astype(np.float32)
+    x[::5, 1] = np.nan
+    x[::9, 2] = np.nan
+    y = (rng.random(500) < 0.4).astype(float)
+    model = LogisticChallenger(categorical=(2,)).fit(np.asfortranarray(x), y)
+    # The blocks as `np.hstack` assembled them before the design was built in place.
+    values = x.astype(np.float64)
+    numeric = values[:, [0, 1, 3]]
+    numeric = np.sign(numeric) * np.log1p(np.abs(numeric))
+    missing = np.isnan(numeric)
+    numeric = np.where(missing, model.medians_, numeric)
+    reference = np.hstack(
+        [
+            (numeric - model.means_) / model.scales_,
+            missing[:, model.gaps_].astype(np.float64),
+            (values[:, [2]] == model.levels_[2][None, :]).astype(np.float64),
+        ]
+    )
+    np.testing.assert_array_equal(model._design(np.asfortranarray(x)), reference)
+    assert model.gaps_.tolist() == [1]
+
+
+def test_split_column_is_chunked_like_the_training_set(make_set, policy) -> None:
+    # A column chunked unlike the others makes polars copy every column at the frame's first
+    # `select` (8.6 GB at full size): the split column follows the set's chunks.
+    stacked = pl.concat([make_set(50, seed=s) for s in (1, 2, 3)], rechunk=False)
+    assert len(stacked["as_of"].chunk_lengths()) > 1
+    frame, _ = assign_split(stacked, n_test_months=2, policy=policy)
+    assert frame[SPLIT_COLUMN].chunk_lengths() == stacked["as_of"].chunk_lengths()
+    assert_frame_equal(
+        frame.select(SPLIT_COLUMN),
+        assign_split(stacked.rechunk(), n_test_months=2, policy=policy)[0].select(SPLIT_COLUMN),
+    )

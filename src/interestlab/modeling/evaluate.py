@@ -14,6 +14,8 @@ import polars as pl
 N_DECILES = 10
 PSI_EPSILON = 1e-4
 QUANTILE_POINTS = 101
+# Points kept of a ROC or gains curve: what a plot can show, whatever the test-set size.
+CURVE_POINTS = 1001
 
 
 def _check(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -97,7 +99,9 @@ def reliability_curve(
                 "observed_rate": pl.Float64,
             }
         )
-    ranks = np.argsort(np.argsort(scores, kind="stable"), kind="stable")
+    # Rank of each score (ties by position): the inverse of the stable sort permutation.
+    ranks = np.empty(labels.size, dtype=np.int64)
+    ranks[np.argsort(scores, kind="stable")] = np.arange(labels.size)
     bins = (ranks * n_bins // labels.size).astype(np.int32)
     return (
         pl.DataFrame({"bin": bins, "score": scores, "label": labels})
@@ -120,9 +124,17 @@ def expected_calibration_error(curve: pl.DataFrame) -> float:
     return float(np.sum(weights * gaps))
 
 
-def classification_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    """The headline metrics of one model on one sample (all floats, NaN where undefined)."""
+def classification_metrics(
+    labels: np.ndarray, scores: np.ndarray, *, reliability: pl.DataFrame | None = None
+) -> dict[str, float]:
+    """The headline metrics of one model on one sample (all floats, NaN where undefined).
+
+    `reliability` is `reliability_curve(labels, scores)` when the caller already has it (it is
+    computed otherwise): the calibration error is read from it.
+    """
     labels, scores = _check(labels, scores)
+    if reliability is None:
+        reliability = reliability_curve(labels, scores)
     top = top_fraction(labels, scores, fraction=0.1)
     return {
         "auc": roc_auc(labels, scores),
@@ -130,7 +142,7 @@ def classification_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, 
         "top_decile_lift": top["lift"],
         "top_decile_capture": top["capture"],
         "brier": brier_score(labels, scores),
-        "calibration_error": expected_calibration_error(reliability_curve(labels, scores)),
+        "calibration_error": expected_calibration_error(reliability),
         "positive_rate": float(labels.mean()) if labels.size else float("nan"),
         "mean_score": float(scores.mean()) if scores.size else float("nan"),
     }
@@ -154,21 +166,30 @@ def segment_metrics(
         raise ValueError(msg)
     rows: list[dict[str, Any]] = []
     for column in segments.columns:
-        levels = segments[column].cast(pl.String).fill_null("unknown").to_numpy()
-        for level in sorted(set(levels.tolist())):
-            mask = levels == level
-            n = int(mask.sum())
+        # Row positions per level in one polars group-by (not one comparison per level).
+        groups = (
+            segments.select(
+                pl.col(column).cast(pl.String).fill_null("unknown").alias("level"),
+                pl.int_range(pl.len(), dtype=pl.Int64).alias("row"),
+            )
+            .group_by("level")
+            .agg("row")
+            .sort("level")
+        )
+        for level, positions in zip(groups["level"], groups["row"], strict=True):
+            n = positions.len()
             if n < min_rows:
                 continue
+            index = np.sort(positions.to_numpy())  # row order, as the sums were before
             rows.append(
                 {
                     "segment": column,
                     "level": level,
                     "n": n,
-                    "positives": int(labels[mask].sum()),
-                    "positive_rate": float(labels[mask].mean()),
-                    "mean_score": float(scores[mask].mean()),
-                    "auc": roc_auc(labels[mask], scores[mask]),
+                    "positives": int(labels[index].sum()),
+                    "positive_rate": float(labels[index].mean()),
+                    "mean_score": float(scores[index].mean()),
+                    "auc": roc_auc(labels[index], scores[index]),
                 }
             )
     schema = {
@@ -181,6 +202,49 @@ def segment_metrics(
         "auc": pl.Float64,
     }
     return pl.DataFrame(rows, schema=schema)
+
+
+def _thin(n_points: int, max_points: int) -> np.ndarray:
+    """At most `max_points` evenly spaced positions of `n_points`, first and last included."""
+    if n_points <= max_points:
+        return np.arange(n_points)
+    return np.unique(np.linspace(0, n_points - 1, max_points).round().astype(np.int64))
+
+
+def roc_points(
+    labels: np.ndarray, scores: np.ndarray, *, max_points: int = CURVE_POINTS
+) -> pl.DataFrame:
+    """`fpr`, `tpr` of the ROC curve (scikit-learn's corners), thinned to `max_points` for
+    plotting: an aggregate of the test set, not one point per row."""
+    from sklearn.metrics import roc_curve
+
+    labels, scores = _check(labels, scores)
+    if labels.size == 0 or np.unique(labels).size < 2:
+        return pl.DataFrame(schema={"fpr": pl.Float64, "tpr": pl.Float64})
+    fpr, tpr, _ = roc_curve(labels, scores)
+    keep = _thin(fpr.size, max_points)
+    return pl.DataFrame({"fpr": fpr[keep], "tpr": tpr[keep]})
+
+
+def gains_points(
+    labels: np.ndarray, scores: np.ndarray, *, max_points: int = CURVE_POINTS
+) -> pl.DataFrame:
+    """Cumulative gains: `share` of rows taken (highest scores first, ties by position) and
+    `capture`, the share of all positives among them; from (0, 0) to (1, 1), thinned to
+    `max_points`.
+
+    Examples
+    --------
+    >>> labels, scores = np.array([1.0, 0.0, 0.0, 1.0]), np.array([0.9, 0.8, 0.1, 0.2])
+    >>> gains_points(labels, scores)["capture"].to_list()
+    [0.0, 0.5, 0.5, 1.0, 1.0]
+    """
+    labels, scores = _check(labels, scores)
+    order = np.argsort(-scores, kind="stable")
+    captured = np.concatenate([[0.0], np.cumsum(labels[order])])
+    captured /= max(float(captured[-1]), 1.0)
+    keep = _thin(captured.size, max_points)
+    return pl.DataFrame({"share": keep / max(labels.size, 1), "capture": captured[keep]})
 
 
 def score_quantiles(scores: np.ndarray, *, n_points: int = QUANTILE_POINTS) -> list[float]:

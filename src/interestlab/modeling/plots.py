@@ -23,39 +23,41 @@ def _figure(size: tuple[float, float] = SIZE) -> tuple[Any, Any]:
     return figure, figure.add_subplot()
 
 
-def _roc_points(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.metrics import roc_curve
+def _curves(curve: pl.DataFrame) -> list[tuple[str, str, pl.DataFrame]]:
+    """(model name, legend label, rows) per model of a curve frame, in its order."""
+    from interestlab.modeling.challenger import CHALLENGER_NAME
+    from interestlab.modeling.train import MODEL_NAME
 
-    fpr, tpr, _ = roc_curve(labels, scores)
-    return fpr, tpr
+    labels = {MODEL_NAME: "LightGBM", CHALLENGER_NAME: "challenger"}
+    return [
+        (model, labels.get(model, model), curve.filter(pl.col("model") == model))
+        for model in curve["model"].unique(maintain_order=True).to_list()
+    ]
 
 
-def roc_figure(
-    labels: np.ndarray, scores: np.ndarray, challenger_scores: np.ndarray, *, title: str
-) -> Any:
-    """ROC curves of the model and the challenger on the out-of-time test set."""
-    from interestlab.modeling.evaluate import roc_auc
+def roc_figure(roc: pl.DataFrame, aucs: dict[str, float], *, title: str) -> Any:
+    """ROC curves of the model and the challenger on the out-of-time test set.
 
+    `roc` has `model, fpr, tpr` (`evaluate.roc_points` per model); `aucs` the test AUC per
+    model name.
+    """
     figure, axes = _figure()
-    for name, values in (("LightGBM", scores), ("challenger", challenger_scores)):
-        fpr, tpr = _roc_points(labels, values)
-        axes.plot(fpr, tpr, label=f"{name} (AUC {roc_auc(labels, values):.3f})")
+    for model, label, curve in _curves(roc):
+        axes.plot(curve["fpr"], curve["tpr"], label=f"{label} (AUC {aucs[model]:.3f})")
     axes.plot([0, 1], [0, 1], linestyle=":", color="grey")
     axes.set(xlabel="false positive rate", ylabel="true positive rate", title=title)
     axes.legend(loc="lower right")
     return figure
 
 
-def gains_figure(
-    labels: np.ndarray, scores: np.ndarray, challenger_scores: np.ndarray, *, title: str
-) -> Any:
-    """Cumulative capture of positives by share of customers contacted (gains chart)."""
+def gains_figure(gains: pl.DataFrame, *, title: str) -> Any:
+    """Cumulative capture of positives by share of customers contacted (gains chart).
+
+    `gains` has `model, share, capture` (`evaluate.gains_points` per model).
+    """
     figure, axes = _figure()
-    total = max(float(labels.sum()), 1.0)
-    share = np.arange(1, labels.size + 1) / labels.size
-    for name, values in (("LightGBM", scores), ("challenger", challenger_scores)):
-        order = np.argsort(-values, kind="stable")
-        axes.plot(share, np.cumsum(labels[order]) / total, label=name)
+    for _, label, curve in _curves(gains):
+        axes.plot(curve["share"], curve["capture"], label=label)
     axes.plot([0, 1], [0, 1], linestyle=":", color="grey", label="random")
     axes.axvline(0.1, color="grey", linewidth=0.8)
     axes.set(
@@ -144,20 +146,18 @@ def segment_figure(segments: pl.DataFrame, *, title: str) -> Any:
 
 def family_figures(result: Any) -> dict[str, Any]:
     """All evaluation figures of one `FamilyResult`, keyed by PNG file stem."""
+    from interestlab.modeling.challenger import CHALLENGER_NAME
+    from interestlab.modeling.train import MODEL_NAME
+
     family = result.family.replace("_", " ")
+    aucs = {MODEL_NAME: result.metrics["auc"], CHALLENGER_NAME: result.challenger_metrics["auc"]}
     figures = {
         "roc": roc_figure(
-            result.test_labels,
-            result.test_scores,
-            result.challenger_scores,
+            result.roc,
+            aucs,
             title=f"{family}: ROC, out-of-time test",
         ),
-        "gains": gains_figure(
-            result.test_labels,
-            result.test_scores,
-            result.challenger_scores,
-            title=f"{family}: cumulative gains",
-        ),
+        "gains": gains_figure(result.gains, title=f"{family}: cumulative gains"),
         "reliability": reliability_figure(
             result.reliability,
             result.challenger_reliability,

@@ -13,6 +13,7 @@ all earlier months are training months.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,9 +26,11 @@ from interestlab.modeling.challenger import CHALLENGER_NAME, LogisticChallenger
 from interestlab.policy import Policy
 
 KEY_COLUMNS = ("customer_id", "as_of")
+MODEL_NAME = "lightgbm"
 LABEL_PREFIX = "label__"
 SPLIT_COLUMN = "split"
 TRAIN, VALID, TEST = "train", "valid", "test"
+SPLIT_CODES = {TRAIN: 0, VALID: 1, TEST: 2}  # small integer codes of `split`, in time order
 # Identity features whose levels define the segments of the per-segment evaluation.
 SEGMENT_FEATURES = {
     "language": "id__language",
@@ -35,6 +38,11 @@ SEGMENT_FEATURES = {
     "segment": "id__segment",
 }
 DEFAULT_N_TEST_MONTHS = 2
+# Test rows scored per chunk (LightGBM and challenger): bounds the feature matrix held while
+# scoring the out-of-time test set (100k rows x 183 features: 73 MB float32).
+SCORE_CHUNK_ROWS = 100_000
+# Columns gathered per polars call when a matrix is built (bounds the intermediate copy).
+MATRIX_COLUMN_BLOCK = 16
 
 DEFAULT_PARAMS: dict[str, Any] = {
     # Bounded complexity: TreeSHAP cost grows with leaves x depth^2 (PITFALLS), and explanations
@@ -227,7 +235,36 @@ def assign_split(
     info = SplitInfo(
         tuple(months[: -n_test_months - 1]), valid_month, test_months, tuple(local_dates)
     )
-    return training_set.with_columns(split), info
+    return training_set.with_columns(
+        _aligned(training_set.select(split).to_series(), training_set)
+    ), info
+
+
+def _aligned(column: pl.Series, frame: pl.DataFrame) -> pl.Series:
+    """`column` cut into the chunks of `frame`'s columns.
+
+    A frame whose columns are chunked differently is rechunked whole by its first `select`
+    (polars aligns the chunks: a copy of every column, 8.6 GB for the full-size training
+    set, kept as long as the frame lives); a new column chunked like the others avoids it.
+    """
+    lengths = frame.get_column(frame.columns[0]).chunk_lengths()
+    if column.chunk_lengths() == lengths:
+        return column
+    column = column.rechunk()
+    offsets = np.cumsum([0, *lengths[:-1]]).tolist()
+    return pl.concat(
+        [column.slice(offset, length) for offset, length in zip(offsets, lengths, strict=True)],
+        rechunk=False,
+    )
+
+
+def _narrow(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """The columns `names` of `frame` as a frame of their own (zero copy).
+
+    Selecting through the narrow frame aligns (and, if ever needed, rechunks) only these
+    columns, never the whole training set.
+    """
+    return pl.DataFrame([frame.get_column(name) for name in names])
 
 
 def feature_catalogue() -> dict[str, Any]:
@@ -262,43 +299,172 @@ def segment_frame(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(columns) if columns else pl.DataFrame()
 
 
+@dataclass(frozen=True)
+class RowOrder:
+    """Row positions of a split frame in `(as_of, customer_id)` order, with each row's split.
+
+    Computed once per training set and shared by every family (the sort is the same for all).
+    """
+
+    positions: np.ndarray
+    split: np.ndarray  # `SPLIT_CODES` of the rows at `positions`
+
+
+def row_order(frame: pl.DataFrame) -> RowOrder:
+    """Positions of `frame`'s rows sorted by `as_of, customer_id` (keys only; no wide copy).
+
+    A training set written by `features.write_snapshot` is already in that order; the check
+    costs one pass over the two key columns and skips the sort.
+    """
+    keys = _narrow(frame, ["as_of", "customer_id", SPLIT_COLUMN]).select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
+        "as_of",
+        "customer_id",
+        pl.col(SPLIT_COLUMN).replace_strict(SPLIT_CODES, return_dtype=pl.Int8).alias("_split"),
+    )
+    in_order = keys.select(
+        (
+            (pl.col("as_of") > pl.col("as_of").shift(1))
+            | (
+                (pl.col("as_of") == pl.col("as_of").shift(1))
+                & (pl.col("customer_id") > pl.col("customer_id").shift(1))
+            )
+        )
+        .fill_null(True)
+        .all()
+    ).item()
+    if not in_order:
+        keys = keys.sort(["as_of", "customer_id"])
+    return RowOrder(keys["_row"].to_numpy(), keys["_split"].to_numpy())
+
+
+@dataclass(frozen=True)
+class FamilyRows:
+    """One family's rows per split: positions into the split frame (in `(as_of,
+    customer_id)` order), float32 labels and float32 weights."""
+
+    family: str
+    positions: dict[str, np.ndarray]
+    labels: dict[str, np.ndarray]
+    weights: dict[str, np.ndarray]
+
+    def counts(self) -> dict[str, int]:
+        """`n_<split>` and `positives_<split>` of train, valid and test."""
+        counts = {f"n_{name}": int(self.positions[name].size) for name in SPLIT_CODES}
+        return counts | {
+            f"positives_{name}": int(self.labels[name].sum(dtype=np.float64))
+            for name in SPLIT_CODES
+        }
+
+
+def select_family_rows(
+    frame: pl.DataFrame,
+    family: str,
+    *,
+    negative_rate: float,
+    seed: int,
+    order: RowOrder | None = None,
+) -> FamilyRows:
+    """Eligible rows of one family (label not null) per split, with their weights.
+
+    Negatives of the training and validation months are kept with probability
+    `negative_rate` (seeded, order-independent) and weighted 1/rate; the test months are
+    never sampled. Only positions, labels and weights are built here: the wide feature
+    columns are gathered later, one matrix at a time (`gather_matrix`).
+
+    Examples
+    --------
+    >>> rows = select_family_rows(frame, "savings", negative_rate=0.1, seed=42)  # doctest: +SKIP
+    >>> rows.counts()["n_test"]  # every eligible test row, never sampled
+    171728
+    """
+    label = f"{LABEL_PREFIX}{family}"
+    order = order if order is not None else row_order(frame)
+    values = frame[label]
+    eligible = values.is_not_null().to_numpy()[order.positions]
+    positions = order.positions[eligible]
+    split = order.split[eligible]
+    labels = values.cast(pl.Float32).to_numpy()[positions]
+    keep = np.ones(positions.size, dtype=bool)
+    weight = np.ones(positions.size, dtype=np.float32)
+    if negative_rate < 1.0:
+        sampled = (split != SPLIT_CODES[TEST]) & (labels == 0)
+        draw = np.random.default_rng([seed, FAMILIES.index(family)]).random(positions.size)
+        keep = ~sampled | (draw < negative_rate)
+        weight[sampled] = 1.0 / negative_rate
+    parts = {name: keep & (split == code) for name, code in SPLIT_CODES.items()}
+    return FamilyRows(
+        family=family,
+        positions={name: positions[mask] for name, mask in parts.items()},
+        labels={name: labels[mask] for name, mask in parts.items()},
+        weights={name: weight[mask] for name, mask in parts.items()},
+    )
+
+
 def family_rows(
     frame: pl.DataFrame, family: str, *, negative_rate: float, seed: int
 ) -> pl.DataFrame:
     """Eligible rows of one family (label not null), sorted, with a `weight` column.
 
-    Negatives of the training and validation months are kept with probability
-    `negative_rate` (seeded, order-independent) and weighted 1/rate; the test months are
-    never sampled.
+    The rows `select_family_rows` selects, gathered into one frame (every column): handy to
+    inspect a family's sample; training never builds it (it gathers float32 matrices).
     """
-    label = f"{LABEL_PREFIX}{family}"
-    # Sort and sample on the key columns only, then gather the kept rows once: the wide
-    # feature columns are copied for the kept rows, not for every eligible row (twice).
-    keys = (
-        frame.select(
-            pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
-            "as_of",
-            "customer_id",
-            label,
-            SPLIT_COLUMN,
-        )
-        .filter(pl.col(label).is_not_null())
-        .sort(["as_of", "customer_id"])
-    )
-    keep = np.ones(keys.height, dtype=bool)
-    weight = np.ones(keys.height, dtype=np.float32)
-    if negative_rate < 1.0:
-        sampled = (keys[SPLIT_COLUMN] != TEST).to_numpy() & (keys[label] == 0).to_numpy()
-        draw = np.random.default_rng([seed, FAMILIES.index(family)]).random(keys.height)
-        keep = ~sampled | (draw < negative_rate)
-        weight[sampled] = 1.0 / negative_rate
-    rows = keys["_row"].to_numpy()[keep]
-    return frame[rows].with_columns(pl.Series("weight", weight[keep]))
+    rows = select_family_rows(frame, family, negative_rate=negative_rate, seed=seed)
+    positions = np.concatenate([rows.positions[name] for name in SPLIT_CODES])
+    weights = np.concatenate([rows.weights[name] for name in SPLIT_CODES])
+    return frame[positions].with_columns(pl.Series("weight", weights))
 
 
 def matrix(frame: pl.DataFrame, features: list[str]) -> np.ndarray:
     """Float32 feature matrix in `features` order; nulls become NaN (LightGBM's missing)."""
     return frame.select(pl.col(features).cast(pl.Float32)).to_numpy().astype(np.float32, copy=False)
+
+
+def gather_matrix(
+    frame: pl.DataFrame,
+    positions: np.ndarray,
+    features: list[str],
+    *,
+    column_block: int = MATRIX_COLUMN_BLOCK,
+) -> np.ndarray:
+    """`matrix(frame[positions], features)` without the intermediate wide frame.
+
+    Filled `column_block` columns at a time into one float32 Fortran-order array (the
+    layout LightGBM reads without a copy), so the peak is the matrix plus one block rather
+    than the gathered frame, its float32 cast and the matrix.
+    """
+    out = np.empty((positions.size, len(features)), dtype=np.float32, order="F")
+    index = pl.Series("_row", positions, dtype=pl.Int64)
+    for start in range(0, len(features), column_block):
+        names = features[start : start + column_block]
+        block = _narrow(frame, names).select(pl.all().gather(index).cast(pl.Float32))
+        out[:, start : start + len(names)] = block.to_numpy()
+    return out
+
+
+def score_rows(
+    frame: pl.DataFrame,
+    positions: np.ndarray,
+    features: list[str],
+    scorers: list[Callable[[np.ndarray], np.ndarray]],
+    *,
+    chunk_rows: int = SCORE_CHUNK_ROWS,
+) -> list[np.ndarray]:
+    """Scores of every scorer for the rows at `positions`, `chunk_rows` rows at a time.
+
+    Each scorer maps a float32 feature matrix to one score per row; only one chunk's matrix
+    exists at a time, so scoring the whole out-of-time test set needs memory for its scores,
+    not for its features. Row-wise scorers give the same scores whatever `chunk_rows`.
+    """
+    if chunk_rows < 1:
+        msg = f"`chunk_rows` must be a positive integer, got {chunk_rows!r}"
+        raise ValueError(msg)
+    outputs = [np.empty(positions.size, dtype=np.float64) for _ in scorers]
+    for start in range(0, positions.size, chunk_rows):
+        x = gather_matrix(frame, positions[start : start + chunk_rows], features)
+        for output, scorer in zip(outputs, scorers, strict=True):
+            output[start : start + x.shape[0]] = scorer(x)
+    return outputs
 
 
 def lightgbm_params(params: dict[str, Any], *, seed: int) -> dict[str, Any]:
@@ -341,7 +507,12 @@ def fit_booster(
 
 @dataclass
 class FamilyResult:
-    """Everything one family's training produced (arrays stay in memory, never logged raw)."""
+    """Everything one family's training produced (arrays stay in memory, never logged raw).
+
+    Only aggregates of the test set are kept (metrics, curves of at most
+    `evaluate.CURVE_POINTS` points, quantiles, the SHAP sample), not one value per test row:
+    a report of every family stays small whatever the size of the test set.
+    """
 
     family: str
     booster: Any
@@ -357,10 +528,9 @@ class FamilyResult:
     importance: pl.DataFrame
     shap: pl.DataFrame
     score_quantiles: list[float]
+    roc: pl.DataFrame
+    gains: pl.DataFrame
     truth: dict[str, float] = field(default_factory=dict)
-    test_labels: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
-    test_scores: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
-    challenger_scores: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     shap_values: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
     shap_features: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
 
@@ -392,24 +562,32 @@ def train_family(
     params: dict[str, Any],
     seed: int,
     truth: pl.DataFrame | None = None,
+    order: RowOrder | None = None,
+    chunk_rows: int = SCORE_CHUNK_ROWS,
 ) -> FamilyResult:
     """Train and evaluate one family's LightGBM model and its challenger.
+
+    Memory scales with the family's sampled training rows, not with the training set or the
+    test set: the wide frame is never copied (float32 matrices are gathered from it), and the
+    out-of-time test set is scored `chunk_rows` rows at a time by both models (every test row
+    is scored and evaluated; only the SHAP summary uses a sample).
 
     Parameters
     ----------
     frame : training set with the `split` column of `assign_split`.
     params : resolved parameters (`resolve_params`).
+    order : `row_order(frame)`, shared by the families of one training (computed if None).
+    chunk_rows : test rows per scoring chunk; the results do not depend on it.
 
     Raises
     ------
     SkipFamily : fewer than `min_positives` positives in the training months, or a test set
         without both classes.
     """
-    label = f"{LABEL_PREFIX}{family}"
-    rows = family_rows(frame, family, negative_rate=float(params["negative_rate"]), seed=seed)
-    parts = {name: rows.filter(pl.col(SPLIT_COLUMN) == name) for name in (TRAIN, VALID, TEST)}
-    counts = {f"n_{name}": parts[name].height for name in parts}
-    counts |= {f"positives_{name}": int(parts[name][label].sum() or 0) for name in parts}
+    rows = select_family_rows(
+        frame, family, negative_rate=float(params["negative_rate"]), seed=seed, order=order
+    )
+    counts = rows.counts()
     if counts["positives_train"] < int(params["min_positives"]):
         msg = (
             f"{counts['positives_train']} positives in the training months,"
@@ -423,62 +601,90 @@ def train_family(
 
     categorical = categorical_features(features)
 
-    def xyw(part: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def xyw(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return (
-            matrix(part, features),
-            part[label].cast(pl.Float32).to_numpy(),
-            part["weight"].to_numpy(),
+            gather_matrix(frame, rows.positions[name], features),
+            rows.labels[name],
+            rows.weights[name],
         )
 
-    train, valid, test = xyw(parts[TRAIN]), xyw(parts[VALID]), xyw(parts[TEST])
+    train, valid = xyw(TRAIN), xyw(VALID)
+    challenger_rows = _sample(train[0].shape[0], int(params["challenger_max_rows"]), seed=seed)
+    challenger_train = tuple(part[challenger_rows] for part in train)
     booster = fit_booster(
         train, valid, features=features, categorical=categorical, params=params, seed=seed
     )
+    del train  # the training matrix is the largest array of a family: free it before scoring
     best = booster.best_iteration or None
-    test_scores = booster.predict(test[0], num_iteration=best)
     valid_scores = booster.predict(valid[0], num_iteration=best)
 
-    challenger_rows = _sample(train[0].shape[0], int(params["challenger_max_rows"]), seed=seed)
     challenger = LogisticChallenger(categorical=tuple(features.index(c) for c in categorical)).fit(
-        train[0][challenger_rows], train[1][challenger_rows], train[2][challenger_rows]
+        *challenger_train
     )
-    challenger_scores = challenger.predict(test[0])
+    del challenger_train
+    test_positions = rows.positions[TEST]
+    test_scores, challenger_scores = score_rows(
+        frame,
+        test_positions,
+        features,
+        [lambda x: booster.predict(x, num_iteration=best), challenger.predict],
+        chunk_rows=chunk_rows,
+    )
 
-    shap_rows = _sample(test[0].shape[0], int(params["shap_rows"]), seed=seed)
-    shap_features = test[0][shap_rows]
+    shap_rows = _sample(test_positions.size, int(params["shap_rows"]), seed=seed)
+    shap_features = gather_matrix(frame, test_positions[shap_rows], features)
     shap_values = booster.predict(shap_features, num_iteration=best, pred_contrib=True)
 
-    labels = test[1].astype(np.float64)
-    metrics = evaluate.classification_metrics(labels, test_scores)
+    labels = rows.labels[TEST].astype(np.float64)
+    reliability = evaluate.reliability_curve(labels, test_scores)
+    challenger_reliability = evaluate.reliability_curve(labels, challenger_scores)
+    segment_columns = [c for c in SEGMENT_FEATURES.values() if c in frame.columns]
     result = FamilyResult(
         family=family,
         booster=booster,
         features=features,
         categorical=categorical,
         counts=counts,
-        metrics=metrics,
-        challenger_metrics=evaluate.classification_metrics(labels, challenger_scores),
+        metrics=evaluate.classification_metrics(labels, test_scores, reliability=reliability),
+        challenger_metrics=evaluate.classification_metrics(
+            labels, challenger_scores, reliability=challenger_reliability
+        ),
         valid_metrics={"auc": evaluate.roc_auc(valid[1], valid_scores)},
         segments=evaluate.segment_metrics(
-            segment_frame(parts[TEST]),
+            segment_frame(_narrow(frame, segment_columns)[test_positions]),
             labels,
             test_scores,
             min_rows=int(params["segment_min_rows"]),
         ),
-        reliability=evaluate.reliability_curve(labels, test_scores),
-        challenger_reliability=evaluate.reliability_curve(labels, challenger_scores),
+        reliability=reliability,
+        challenger_reliability=challenger_reliability,
         importance=evaluate.gain_importance(booster),
         shap=evaluate.shap_summary(shap_values, shap_features, features),
         score_quantiles=evaluate.score_quantiles(test_scores),
-        test_labels=labels,
-        test_scores=test_scores,
-        challenger_scores=challenger_scores,
+        roc=pl.concat(
+            [
+                evaluate.roc_points(labels, values).select(pl.lit(name).alias("model"), pl.all())
+                for name, values in (
+                    (MODEL_NAME, test_scores),
+                    (CHALLENGER_NAME, challenger_scores),
+                )
+            ]
+        ),
+        gains=pl.concat(
+            [
+                evaluate.gains_points(labels, values).select(pl.lit(name).alias("model"), pl.all())
+                for name, values in (
+                    (MODEL_NAME, test_scores),
+                    (CHALLENGER_NAME, challenger_scores),
+                )
+            ]
+        ),
         shap_values=shap_values,
         shap_features=shap_features,
     )
     if truth is not None:
-        scored = (
-            parts[TEST].select("customer_id", "as_of").with_columns(pl.Series("score", test_scores))
+        scored = _narrow(frame, ["customer_id", "as_of"])[test_positions].with_columns(
+            pl.Series("score", test_scores)
         )
         result.truth = evaluate.truth_recovery(scored, truth, family=family)
     return result
@@ -489,13 +695,19 @@ __all__ = [
     "DEFAULT_N_TEST_MONTHS",
     "DEFAULT_PARAMS",
     "FamilyResult",
+    "FamilyRows",
+    "RowOrder",
     "SkipFamily",
     "SplitInfo",
     "assign_split",
     "check_training_set",
     "feature_columns",
+    "gather_matrix",
     "group_families",
     "resolve_params",
+    "row_order",
+    "score_rows",
+    "select_family_rows",
     "train_family",
 ]
 
