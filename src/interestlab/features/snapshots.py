@@ -317,15 +317,27 @@ def content_hash(df: pl.DataFrame) -> str:
     """sha256 of a canonical serialisation: column names, dtypes and values, row order kept.
 
     Each column is hashed through an uncompressed Arrow IPC stream, one column at a time
-    to bound the extra memory; identical frames give identical hashes.
+    to bound the extra memory; identical frames give identical hashes. Values under nulls
+    are undefined in memory (a parquet round trip rewrites them), so a column with nulls
+    is hashed as its null mask plus its values with the nulls filled from their neighbours,
+    and booleans as bytes (the padding bits of a bit-packed buffer are undefined as well).
     """
     digest = hashlib.sha256()
     for name in df.columns:
         column = df.get_column(name)
         digest.update(f"{name}\x00{column.dtype}\x00".encode())
-        buffer = io.BytesIO()
-        column.to_frame().rechunk().write_ipc_stream(buffer, compression="uncompressed")
-        digest.update(buffer.getvalue())
+        parts = [column]
+        if column.null_count():
+            filled = column.fill_null(strategy="forward").fill_null(strategy="backward")
+            parts = [column.is_null().alias("nulls"), filled]
+            if filled.null_count():  # nothing but nulls: the mask says it all
+                parts = parts[:1]
+        for part in parts:
+            if part.dtype == pl.Boolean:  # bit-packed: the padding bits are undefined too
+                part = part.cast(pl.UInt8)  # noqa: PLW2901
+            buffer = io.BytesIO()
+            part.to_frame().rechunk().write_ipc_stream(buffer, compression="uncompressed")
+            digest.update(buffer.getvalue())
     return digest.hexdigest()
 
 
