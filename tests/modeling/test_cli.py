@@ -13,11 +13,21 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def test_train_approve_promote_through_the_cli(
-    workspace, tmp_path, make_set, small_params, capsys
+@pytest.mark.parametrize("layout", ["folder", "file"])
+def test_train_approve_promote_through_the_cli(  # noqa: PLR0917
+    workspace, tmp_path, make_set, small_params, capsys, layout
 ) -> None:
-    training_set = tmp_path / "training.parquet"
-    make_set(200).write_parquet(training_set)
+    # The training set as notebook 02 writes it (a folder of parts) or as one parquet file.
+    frame = make_set(200)
+    if layout == "folder":
+        training_set = tmp_path / "training-2026-11-15"
+        training_set.mkdir()
+        half = frame.height // 2
+        frame.head(half).write_parquet(training_set / "part-00.parquet")
+        frame.tail(frame.height - half).write_parquet(training_set / "part-01.parquet")
+    else:
+        training_set = tmp_path / "training.parquet"
+        frame.write_parquet(training_set)
     params = tmp_path / "params.json"
     params.write_text(
         json.dumps(

@@ -18,7 +18,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from interestlab.policy import load_policy
     from interestlab.storage import read_table
 
-    training_set = pl.read_parquet(args.training_set)
+    source = Path(args.training_set)
+    # A folder written by `features.write_training_set` (part-NN.parquet) or one parquet file.
+    training_set = pl.read_parquet(source / "part-*.parquet" if source.is_dir() else source)
     if args.families:
         families = [f.strip() for f in args.families.split(",") if f.strip()]
     else:
@@ -106,7 +108,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         " logistic-regression challenger, log everything to MLflow (mlruns/) and register each"
         " model as a new version with the alias `candidate`.",
     )
-    p.add_argument("--training-set", required=True, help="training set parquet file")
+    p.add_argument(
+        "--training-set",
+        required=True,
+        help="training set: the folder notebook 02 / `interestlab features --training-snapshots`"
+        " writes (<store>/derived/training-<as-of>/) or one parquet file",
+    )
     p.add_argument("--trainer", required=True, help="your name (you cannot approve your models)")
     p.add_argument(
         "--families", help="comma-separated families (default: group families of --bank)"
