@@ -43,12 +43,13 @@ def run(args: argparse.Namespace) -> int:
     out_dir = Path(args.out) if args.out else default_out_dir(store_dir, as_of_day)
     clicks = scan_clicks(store_dir)
     step(f"features: building the snapshot at {as_of_day} from {store_dir}")
+    tables = {
+        name: scan_table(bank_dir, name)
+        for name in ("customers", "holdings", "products", "consent_events")
+    }
     df = build_features(
         clicks,
-        customers=scan_table(bank_dir, "customers"),
-        holdings=scan_table(bank_dir, "holdings"),
-        products=scan_table(bank_dir, "products"),
-        consent_events=scan_table(bank_dir, "consent_events"),
+        **tables,
         as_of=as_of,
         policy=policy,
         retention_start=retention_start,
@@ -78,10 +79,7 @@ def run(args: argparse.Namespace) -> int:
         step(f"features: building the training set ({len(as_ofs)} monthly snapshots)")
         snapshots = iter_snapshots(
             clicks,
-            customers=scan_table(bank_dir, "customers"),
-            holdings=scan_table(bank_dir, "holdings"),
-            products=scan_table(bank_dir, "products"),
-            consent_events=scan_table(bank_dir, "consent_events"),
+            **tables,
             as_ofs=as_ofs,
             policy=policy,
             retention_start=retention_start,

@@ -4,8 +4,9 @@ The raw events are read **once** and reduced to three compact, integer-coded tab
 (`compact_tables`): `daily` (customer code, local day, event type, family, theme, count),
 `sessions` (customer code, local day of a session's first usable event, count) and
 `active_days` (customer code, local day). Every window of every as-of snapshot is then
-derived from these tables (`click_features`, one snapshot at a time so memory stays bounded
-by one snapshot), so a 12-snapshot training set reads the raw events once, not 12 times.
+derived from these tables (`click_features_many`: a few snapshots per group-by pass, handed
+out one at a time so memory stays bounded by a pass), so a 12-snapshot training set reads
+the raw events once, not 12 times.
 
 Customers are integer codes (`code`, UInt32, given by the caller's `codes` table) and event
 type, family and theme are the physical codes of the contract's enums: grouping on small
