@@ -3,8 +3,9 @@
 Public API::
 
     from interestlab.features import (FEATURE_CATALOGUE, FeatureSpec, build_features,
-                                      build_training_set, build_labels, monthly_as_ofs,
-                                      describe_feature, write_snapshot)
+                                      build_training_set, build_labels, iter_snapshots,
+                                      monthly_as_ofs, describe_feature, write_snapshot,
+                                      write_training_set)
 """
 
 from interestlab.features.catalogue import (
@@ -20,7 +21,9 @@ from interestlab.features.snapshots import (
     build_features,
     build_training_set,
     content_hash,
+    iter_snapshots,
     write_snapshot,
+    write_training_set,
 )
 
 __all__ = [
@@ -34,6 +37,8 @@ __all__ = [
     "build_training_set",
     "content_hash",
     "describe_feature",
+    "iter_snapshots",
     "monthly_as_ofs",
     "write_snapshot",
+    "write_training_set",
 ]

@@ -47,8 +47,6 @@ _EVENT_TYPES_GLOBAL = (
     "procedure_completed",
 )
 _ET = {name: code for code, name in enumerate(EVENT_TYPES)}
-_FAM = {name: code for code, name in enumerate(FAMILIES)}
-_TH = {name: code for code, name in enumerate(THEMES)}
 
 
 def day_number(day: date) -> int:
