@@ -6,7 +6,9 @@ Times, in the same run and on the same events:
               `write_training_set` (features, labels, parquet and content hashes);
   * polars  - the click-window part alone (aggregate once + windows), the baseline spec;
   * DuckDB  - the same click-window spec in SQL (one as-of, and 12 as-ofs from one daily table);
-  * pandas  - the same click-window spec, on at most `--pandas-events` events.
+  * pandas  - the click features of the catalogue (every click column `click_features` gives),
+              written plainly in pandas, on the newest `--pandas-events` events; the bench
+              checks that pandas and polars give the same values.
 Prints medians of `--repeats` runs, ratios and peak RSS (sampled with psutil per phase).
 
 Inputs: with `--bank` and `--store` the generated bank (customers, holdings, products,
@@ -38,6 +40,14 @@ from interestlab.click_store import month_file, scan_clicks, stored_months
 from interestlab.config import DEFAULT_AS_OF, DEFAULT_SEED
 from interestlab.contract import EVENT_TYPES, FAMILIES, LANGUAGES, REGIONS, SEGMENTS, TABLES, THEMES
 from interestlab.features import build_features, monthly_as_ofs
+from interestlab.features.catalogue import (
+    FAMILY_DAYS_SINCE_TYPES,
+    FAMILY_TYPE_WINDOWS,
+    GLOBAL_TYPE_WINDOW,
+    HISTORY_DAYS_MAX,
+    THEME_WINDOWS,
+    WINDOWS,
+)
 from interestlab.features.clicks import click_features, compact_events, compact_tables, day_number
 from interestlab.features.snapshots import customer_codes, iter_snapshots, write_training_set
 from interestlab.policy import as_of_moment, load_policy
@@ -231,56 +241,110 @@ def duckdb_windows(con, day: date) -> None:
         con.execute(statement.format(day=day, table=table))
 
 
-def pandas_click_windows(events, as_of_day: date, tz: str):
-    """The click-window spec written plainly in pandas (one as-of)."""
-    df = events.copy()
-    df["day"] = df["ts"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
-    df = df[df["day"] < np.datetime64(as_of_day)]
+def pandas_click_features(events, as_of_day: date, tz: str):
+    """The click part of the feature catalogue written plainly in pandas (one as-of): the
+    same columns as `clicks.click_features`, keyed by `customer_id`, for the customers with
+    an event in the 365 days before `as_of_day`. `events` are the retention-filtered events
+    before the as-of moment."""
+    import pandas as pd
+
+    df = events[["customer_id", "session_id", "ts", "event_type", "product_family", "theme"]]
+    df = df.assign(day=df["ts"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize())
     df["age"] = (np.datetime64(as_of_day) - df["day"]).dt.days
-    df = df[df["age"] <= 365]
-    for w in (7, 30, 90):
-        df[f"w{w}"] = (df["age"] <= w).astype("int32")
-    df["ic90"] = ((df["event_type"] == "info_consult") & (df["age"] <= 90)).astype("int32")
-    df["sim90"] = ((df["event_type"] == "simulation") & (df["age"] <= 90)).astype("int32")
-    df["ab"] = (df["event_type"] == "procedure_abandoned").astype("int32")
-    df["co"] = (df["event_type"] == "procedure_completed").astype("int32")
-    df["age_sim"] = df["age"].where(df["event_type"] == "simulation")
-    df["age_ab"] = df["age"].where(df["event_type"] == "procedure_abandoned")
-    fam = (
-        df[df["product_family"].notna()]
-        .groupby(["customer_id", "product_family"])
-        .agg(
-            e7=("w7", "sum"),
-            e30=("w30", "sum"),
-            e90=("w90", "sum"),
-            e365=("age", "size"),
-            ic90=("ic90", "sum"),
-            sim90=("sim90", "sum"),
-            ab=("ab", "sum"),
-            co=("co", "sum"),
-            ds_sim=("age_sim", "min"),
-            ds_ab=("age_ab", "min"),
+    # A session is dated by its first usable event (before the 365-day clip).
+    sessions = df.groupby(["customer_id", "session_id"], observed=True)["age"].max()
+    df = df[(df["age"] >= 1) & (df["age"] <= HISTORY_DAYS_MAX)]
+
+    def trend(frame, recent: str, longer: str):
+        return (frame[recent] / frame[longer]).where(frame[longer] > 0)
+
+    def wide(grouped, key: str, levels, prefix: str):
+        names = list(grouped.columns)
+        grouped = grouped.unstack(key)
+        grouped.columns = [f"{prefix}_{level}__{name}" for name, level in grouped.columns]
+        return grouped.reindex(
+            columns=[f"{prefix}_{level}__{name}" for level in levels for name in names]
         )
-        .unstack("product_family")
+
+    # Per customer and family.
+    fam = df[df["product_family"].notna()]
+    measures = {f"events_{w}d": fam["age"] <= w for w in WINDOWS}
+    for event_type, w in FAMILY_TYPE_WINDOWS:
+        measures[f"{event_type}_{w}d"] = (fam["event_type"] == event_type) & (fam["age"] <= w)
+    fam = fam.assign(**{name: flag.astype("int32") for name, flag in measures.items()})
+    for event_type in FAMILY_DAYS_SINCE_TYPES:
+        fam[f"days_since_{event_type}"] = fam["age"].where(fam["event_type"] == event_type)
+    per_family = fam.groupby(["customer_id", "product_family"], observed=True).agg(
+        {
+            **dict.fromkeys(measures, "sum"),
+            **dict.fromkeys([f"days_since_{t}" for t in FAMILY_DAYS_SINCE_TYPES], "min"),
+        }
     )
+    per_family["trend_30_90"] = trend(per_family, "events_30d", "events_90d")
+
+    # Per customer and theme (theme visits only).
     visits = df[(df["event_type"] == "theme_visit") & df["theme"].notna()]
-    th = (
-        visits.groupby(["customer_id", "theme"])
-        .agg(v30=("w30", "sum"), v90=("w90", "sum"), ds=("age", "min"))
-        .unstack("theme")
+    visits = visits.assign(
+        **{f"visits_{w}d": (visits["age"] <= w).astype("int32") for w in THEME_WINDOWS}
     )
-    glob = df.groupby("customer_id").agg(
-        e7=("w7", "sum"),
-        e30=("w30", "sum"),
-        e90=("w90", "sum"),
-        e365=("age", "size"),
-        ds=("age", "min"),
+    per_theme = (
+        visits.groupby(["customer_id", "theme"], observed=True)
+        .agg({**{f"visits_{w}d": "sum" for w in THEME_WINDOWS}, "age": "min"})
+        .rename(columns={"age": "days_since_visit"})
     )
-    glob["d30"] = df[df["age"] <= 30].groupby("customer_id")["age"].nunique()
-    glob["d90"] = df[df["age"] <= 90].groupby("customer_id")["age"].nunique()
-    fam.columns = ["@".join(c) for c in fam.columns]
-    th.columns = ["@".join(c) for c in th.columns]
-    return glob.join(fam).join(th)
+
+    # Per customer.
+    overall = {f"all__events_{w}d": df["age"] <= w for w in WINDOWS}
+    for event_type in EVENT_TYPES:
+        overall[f"all__{event_type}_{GLOBAL_TYPE_WINDOW}d"] = (df["event_type"] == event_type) & (
+            df["age"] <= GLOBAL_TYPE_WINDOW
+        )
+    flags = df[["customer_id", "age"]].assign(
+        **{name: flag.astype("int32") for name, flag in overall.items()}
+    )
+    per_customer = (
+        flags.groupby("customer_id")
+        .agg({**dict.fromkeys(overall, "sum"), "age": "min"})
+        .rename(columns={"age": "all__days_since_event"})
+    )
+    per_customer["all__trend_30_90"] = trend(per_customer, "all__events_30d", "all__events_90d")
+    session_age = sessions.reset_index()
+    for w in (30, 90, 365):
+        counted = session_age[session_age["age"] <= w].groupby("customer_id").size()
+        per_customer[f"all__sessions_{w}d"] = counted.reindex(per_customer.index, fill_value=0)
+    for w in (30, 90):
+        active = df[df["age"] <= w].groupby("customer_id")["day"].nunique()
+        per_customer[f"all__active_days_{w}d"] = active.reindex(per_customer.index, fill_value=0)
+    return pd.concat(
+        [
+            per_customer,
+            wide(per_family, "product_family", FAMILIES, "fam"),
+            wide(per_theme, "theme", THEMES, "theme"),
+        ],
+        axis=1,
+    ).sort_index()
+
+
+def same_features(pandas_frame, polars_frame: pl.DataFrame) -> int:
+    """Cells compared after checking that pandas and polars computed the same features
+    (same customers, same columns, values equal up to float32 rounding; a missing count is
+    0 and a missing recency or trend is null on both sides). Raises AssertionError if not."""
+    theirs = pl.from_pandas(pandas_frame.rename_axis("customer_id").reset_index())
+    ours = polars_frame.sort("customer_id")
+    assert theirs["customer_id"].to_list() == ours["customer_id"].to_list(), (
+        f"pandas has {theirs.height:,} customers, polars {ours.height:,}"
+    )
+    names = [c for c in ours.columns if c != "customer_id"]
+    missing = sorted(set(names) ^ (set(theirs.columns) - {"customer_id"}))
+    assert not missing, f"columns only on one side: {missing[:10]}"
+    for name in names:
+        left, right = ours[name].cast(pl.Float64), theirs[name].cast(pl.Float64).fill_nan(None)
+        if "days_since" not in name and "trend" not in name:
+            left, right = left.fill_null(0), right.fill_null(0)
+        same = (left - right).abs().fill_null(0) <= 1e-5 * right.abs().fill_null(1).clip(1)
+        same &= left.is_null() == right.is_null()
+        assert same.all(), f"{name}: {(~same).sum()} of {ours.height:,} customers differ"
+    return ours.height * len(names)
 
 
 def main() -> None:
@@ -301,6 +365,9 @@ def main() -> None:
     parser.add_argument("--store", type=Path, help="curated click store (with --bank)")
     parser.add_argument(
         "--skip-snapshots", action="store_true", help="only the one-as-of and pandas phases"
+    )
+    parser.add_argument(
+        "--only-pandas", action="store_true", help="only the pandas / polars subset comparison"
     )
     parser.add_argument(
         "--skip-polars-snapshots",
@@ -361,8 +428,9 @@ def main() -> None:
                 as_of_day=as_of_day,
             )
 
+        measure_one = (lambda *a: None) if args.only_pandas else measure
         print("one as-of")
-        measure(
+        measure_one(
             "polars build_features (all features)",
             lambda: build_features(
                 clicks, **lazy, as_of=as_of, policy=policy, retention_start=retention_start
@@ -370,10 +438,10 @@ def main() -> None:
             args.repeats,
             results,
         )
-        measure("polars click windows", polars_clicks_one, args.repeats, results)
+        measure_one("polars click windows", polars_clicks_one, args.repeats, results)
 
         print(f"{len(as_ofs)} snapshots")
-        measure_many = (lambda *a: None) if args.skip_snapshots else measure
+        measure_many = (lambda *a: None) if args.skip_snapshots or args.only_pandas else measure
 
         def polars_many() -> dict:
             snapshots = iter_snapshots(
@@ -416,7 +484,7 @@ def main() -> None:
             duckdb_windows(con, day)
 
         print("duckdb")
-        measure("duckdb click windows", duckdb_one, args.repeats, results)
+        measure_one("duckdb click windows", duckdb_one, args.repeats, results)
 
         def duckdb_many() -> None:
             con.execute(
@@ -453,41 +521,45 @@ def main() -> None:
         else:
             subset = bank["click_events"].head(args.pandas_events)
         n_pandas = subset.height
-        print(f"pandas comparison on {n_pandas:,} events")
+        print(f"pandas comparison on {n_pandas:,} events (the same click features, both sides)")
         events_pd = subset.to_pandas()
         sub_lazy = subset.lazy()
 
         def polars_subset() -> pl.DataFrame:
+            # Codes for the subset's own customers (part of the timed work), as pandas keys
+            # its group-bys on the customers it meets.
+            ids = sub_lazy.select(pl.col("customer_id").unique()).collect()
             return polars_windows(
                 sub_lazy,
-                codes,
+                customer_codes([ids]),
                 policy=policy,
                 start=retention_start,
                 end=as_of,
                 as_of_day=as_of_day,
             )
 
-        measure("polars click windows (subset)", polars_subset, args.repeats, results)
-        measure(
-            "pandas click windows (subset)",
-            lambda: pandas_click_windows(
+        def pandas_subset():
+            return pandas_click_features(
                 events_pd[events_pd["ts"] >= retention_start], day, policy.timezone
-            ),
-            args.repeats,
-            results,
-        )
+            )
+
+        measure("polars click windows (subset)", polars_subset, args.repeats, results)
+        measure("pandas click windows (subset)", pandas_subset, args.repeats, results)
+        cells = same_features(pandas_subset(), polars_subset())
+        print(f"  pandas and polars agree on all {cells:,} feature values", flush=True)
 
     n = len(as_ofs)
-    one = results["polars build_features (all features)"][0]
-    windows = results["polars click windows"][0]
-    duck = results["duckdb click windows"][0]
     pandas_ratio = (
         results["pandas click windows (subset)"][0] / results["polars click windows (subset)"][0]
     )
     print("ratios")
-    print(f"  polars/duckdb click windows, one as-of : {windows / duck:.2f}  (target <= 1)")
-    print(f"  build_features (all) / duckdb windows  : {one / duck:.2f}  (information)")
     print(f"  pandas/polars click windows (subset)   : {pandas_ratio:.1f}  (target >= 10)")
+    if "duckdb click windows" in results:
+        one = results["polars build_features (all features)"][0]
+        windows = results["polars click windows"][0]
+        duck = results["duckdb click windows"][0]
+        print(f"  polars/duckdb click windows, one as-of : {windows / duck:.2f}  (target <= 1)")
+        print(f"  build_features (all) / duckdb windows  : {one / duck:.2f}  (information)")
     if f"polars training set x{n} (written)" in results:
         many = results[f"polars training set x{n} (written)"][0]
         duck_many = results[f"duckdb click windows x{n}"][0]

@@ -13,25 +13,25 @@ on a shared machine, where the load changes between phases) and the peak RSS of 
 
 The training set is drawn here with numpy in the shape `interestlab.features.build_training_set`
 returns (every catalogue feature, one `label__<family>` per family, planted signal), so the
-bench does not depend on the generator's speed, and written with `features.write_snapshot`
-as notebook 02 writes it. Each phase then runs in a fresh child process that loads it the way
-notebook 03 does (`read_snapshot`, which checks the content hash; the pipeline phase also
-builds `snapshot_lineage`): a phase's peak RSS is its own, training set included, not what an
-earlier phase left behind. Run it at small sizes on a shared machine:
+bench does not depend on the generator's speed, and written one snapshot at a time with
+`features.write_training_set` as notebook 02 writes it. Each phase then runs in a fresh child
+process that loads it the way notebook 03 does (`read_training_set`, which checks the
+content hashes; the pipeline phase also builds `snapshot_lineage` from the verified
+parts): a phase's peak RSS is its own, training set included, not what an earlier phase
+left behind. Run it at small sizes on a shared machine:
 `python bench/bench_train.py --customers 5000`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import resource
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -46,14 +46,8 @@ from measure import PeakRss, guard_memory  # noqa: E402
 
 from interestlab.config import DEFAULT_SEED  # noqa: E402
 from interestlab.contract import FAMILIES  # noqa: E402
-from interestlab.features import FEATURE_CATALOGUE, write_snapshot  # noqa: E402
-from interestlab.features.snapshots import (  # noqa: E402
-    LINEAGE_FILE,
-    SNAPSHOT_FILE,
-    content_hash,
-    derived_dir,
-    read_snapshot,
-)
+from interestlab.features import FEATURE_CATALOGUE, write_training_set  # noqa: E402
+from interestlab.features.snapshots import derived_dir, read_training_set  # noqa: E402
 from interestlab.memory import release_memory  # noqa: E402
 from interestlab.modeling import snapshot_lineage, train_all  # noqa: E402
 from interestlab.modeling import train as core  # noqa: E402
@@ -67,46 +61,56 @@ LABELS = {
 }
 
 
-def random_training_set(n_customers: int, n_snapshots: int, *, seed: int) -> pl.DataFrame:
-    """Stacked monthly snapshots with every catalogue feature and a planted signal per family."""
-    rng = np.random.default_rng(seed)
-    ids = [f"C{i:07d}" for i in range(n_customers)]
-    frames = []
+def random_snapshots(
+    n_customers: int, n_snapshots: int, *, seed: int
+) -> tuple[list[datetime], Iterator[pl.DataFrame]]:
+    """The as-of moments and a generator of monthly snapshots with every catalogue feature
+    and a planted signal per family, one snapshot in memory at a time."""
+    as_ofs = []
     for month in range(n_snapshots):
         year, month0 = divmod(2025 * 12 + 10 + month, 12)  # Nov 2025 onwards
-        as_of = datetime(year, month0 + 1, 14, 23, tzinfo=UTC)  # local midnight (CET) of the 15th
-        columns: dict[str, np.ndarray] = {}
-        for name, spec in FEATURE_CATALOGUE.items():
-            n = n_customers
-            if spec.kind == "count":
-                columns[name] = rng.poisson(0.3, n).astype(np.float32)
-            elif spec.kind == "days_since":
-                values = rng.uniform(1, 365, n).astype(np.float32)
-                values[rng.random(n) < 0.8] = np.nan
-                columns[name] = values
-            elif spec.kind in ("flag", "categorical"):
-                levels = len(spec.levels) if spec.levels else 2
-                weights = np.array([6.0, 1.0]) if spec.kind == "flag" else np.ones(levels)
-                columns[name] = rng.choice(levels, n, p=weights / weights.sum()).astype(np.uint8)
-            else:
-                columns[name] = rng.uniform(0, 1, n).astype(np.float32)
-        for family in FAMILIES:
-            signal = (
-                -3.5
-                + 0.9 * columns[f"fam_{family}__simulation_90d"]
-                + 1.2 * (columns[f"fam_{family}__procedure_abandoned_365d"] > 0)
-                + 0.8
-                * (np.nan_to_num(columns[f"fam_{family}__days_since_simulation"], nan=999) < 30)
-            )
-            label = (rng.random(n_customers) < 1 / (1 + np.exp(-signal))).astype(np.float32)
-            label[columns[f"hold_{family}"] == 1] = np.nan
-            columns[f"label__{family}"] = label
-        frame = pl.DataFrame({"customer_id": ids, **columns}).with_columns(
-            pl.lit(as_of).cast(pl.Datetime("us", "UTC")).alias("as_of"),
-            *[pl.col(f"label__{f}").fill_nan(None).cast(pl.Int8) for f in FAMILIES],
+        as_ofs.append(datetime(year, month0 + 1, 14, 23, tzinfo=UTC))  # local midnight (CET)
+    ids = pl.Series("customer_id", [f"C{i:07d}" for i in range(n_customers)])
+
+    def generate() -> Iterator[pl.DataFrame]:
+        rng = np.random.default_rng(seed)
+        for as_of in as_ofs:
+            yield _random_snapshot(rng, ids, as_of)
+
+    return as_ofs, generate()
+
+
+def _random_snapshot(rng: np.random.Generator, ids: pl.Series, as_of: datetime) -> pl.DataFrame:
+    n = ids.len()
+    columns: dict[str, np.ndarray] = {}
+    for name, spec in FEATURE_CATALOGUE.items():
+        if spec.kind == "count":
+            columns[name] = rng.poisson(0.3, n).astype(np.float32)
+        elif spec.kind == "days_since":
+            values = rng.uniform(1, 365, n).astype(np.float32)
+            values[rng.random(n) < 0.8] = np.nan
+            columns[name] = values
+        elif spec.kind in ("flag", "categorical"):
+            levels = len(spec.levels) if spec.levels else 2
+            weights = np.array([6.0, 1.0]) if spec.kind == "flag" else np.ones(levels)
+            columns[name] = rng.choice(levels, n, p=weights / weights.sum()).astype(np.uint8)
+        else:
+            columns[name] = rng.uniform(0, 1, n).astype(np.float32)
+    for family in FAMILIES:
+        signal = (
+            -3.5
+            + 0.9 * columns[f"fam_{family}__simulation_90d"]
+            + 1.2 * (columns[f"fam_{family}__procedure_abandoned_365d"] > 0)
+            + 0.8 * (np.nan_to_num(columns[f"fam_{family}__days_since_simulation"], nan=999) < 30)
         )
-        frames.append(frame)
-    return pl.concat(frames).select("customer_id", "as_of", pl.exclude("customer_id", "as_of"))
+        label = (rng.random(n) < 1 / (1 + np.exp(-signal))).astype(np.float32)
+        label[columns[f"hold_{family}"] == 1] = np.nan
+        columns[f"label__{family}"] = label
+    frame = pl.DataFrame({"customer_id": ids, **columns}).with_columns(
+        pl.lit(as_of).cast(pl.Datetime("us", "UTC")).alias("as_of"),
+        *[pl.col(f"label__{f}").fill_nan(None).cast(pl.Int8) for f in FAMILIES],
+    )
+    return frame.select("customer_id", "as_of", pl.exclude("customer_id", "as_of"))
 
 
 def run_phase(phase: str, folder: str, as_ofs: list[datetime], options: dict[str, Any]) -> dict:
@@ -122,16 +126,19 @@ def run_phase(phase: str, folder: str, as_ofs: list[datetime], options: dict[str
     out: dict[str, Any] = {"wall": [], "cpu": []}
     with PeakRss() as rss:
         started = time.perf_counter()
-        training_set = read_snapshot(Path(folder), as_of=as_ofs, policy=policy)
-        if training_set is None:
+        stored = read_training_set(Path(folder), as_of=as_ofs, policy=policy)
+        if stored is None:
             msg = f"bench: no training set written for {len(as_ofs)} as-of dates in {folder}"
             raise RuntimeError(msg)
+        training_set, stored_lineage = stored
         out["load_s"] = time.perf_counter() - started
         out["rss_loaded"] = process.memory_info().rss
         lineage: list[dict] = []
         if phase == "pipeline":
             started = time.perf_counter()
-            lineage = snapshot_lineage(training_set, policy=policy, oldest_input_ts=None)
+            lineage = snapshot_lineage(
+                training_set, policy=policy, oldest_input_ts=None, parts=stored_lineage["parts"]
+            )
             out["lineage_s"] = time.perf_counter() - started
         features = core.check_training_set(training_set, families=families)
         frame, _ = core.assign_split(training_set, n_test_months=2, policy=policy)
@@ -288,26 +295,20 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-train-store-") as store:
         started = time.perf_counter()
-        training_set = random_training_set(args.customers, args.snapshots, seed=args.seed)
-        features = core.check_training_set(training_set, families=families)
-        as_ofs = sorted(training_set["as_of"].unique().to_list())
+        as_ofs, snapshots = random_snapshots(args.customers, args.snapshots, seed=args.seed)
         folder = derived_dir(Path(store), "training", date(2026, 11, 15))
-        write_snapshot(training_set, folder, as_of=as_ofs, policy=policy, oldest_input_ts=None)
+        lineage = write_training_set(
+            snapshots, folder, as_ofs=as_ofs, policy=policy, oldest_input_ts=None
+        )
+        schema = pl.read_parquet_schema(folder / lineage["parts"][0]["file"])
+        features = core.feature_columns(pl.LazyFrame(schema=schema))
+        size = sum(path.stat().st_size for path in folder.glob("part-*.parquet"))
         print(
-            f"training set: {training_set.height:,} rows x {len(features)} features,"
-            f" {len(families)} families, {training_set.estimated_size() / MB:,.0f} MB in memory;"
+            f"training set: {lineage['n_rows']:,} rows x {len(features)} features,"
+            f" {len(families)} families, {len(as_ofs)} parts of {size / MB:,.0f} MB on disk;"
             f" built and written in {time.perf_counter() - started:.1f} s",
             flush=True,
         )
-        del training_set
-        release_memory()
-        # `content_hash` serialises validity bitmaps with their unused bits, which a parquet
-        # round trip changes for nullable columns (the label columns): `read_snapshot` would
-        # reject this set and notebook 03 would rebuild it. Record the hash the reader sees.
-        lineage_file = folder / LINEAGE_FILE
-        lineage = json.loads(lineage_file.read_text())
-        lineage["content_hash"] = content_hash(pl.read_parquet(folder / SNAPSHOT_FILE))
-        lineage_file.write_text(json.dumps(lineage))
         release_memory()
 
         res: dict[str, dict] = {}
@@ -327,7 +328,7 @@ def main() -> None:
                 f"{LABELS[phase]}: median {wall:7.2f} s wall, {cpu:7.2f} s CPU"
                 f"  runs {[round(t, 2) for t in result['wall']]}"
                 f"  peak RSS {result['peak'] / MB:,.0f} MB (training set loaded:"
-                f" {result['rss_loaded'] / MB:,.0f} MB; read_snapshot {result['load_s']:.1f} s{extra})",
+                f" {result['rss_loaded'] / MB:,.0f} MB; read_training_set {result['load_s']:.1f} s{extra})",
                 flush=True,
             )
     for phase in ("core", "pipeline"):

@@ -8,14 +8,18 @@ from datetime import UTC, date, datetime, timedelta
 import polars as pl
 import pytest
 from literal_bank import frame
+from polars.testing import assert_frame_equal
 
 from interestlab.contract import EVENT_TYPES, FAMILIES, THEMES
 from interestlab.features.clicks import (
+    active_days,
     click_features,
     compact_events,
     compact_tables,
+    daily_activity,
     history_days,
     local_day_expr,
+    session_starts,
     utc_offsets,
 )
 
@@ -257,3 +261,35 @@ def test_click_features_match_a_plain_per_event_reference(policy, as_of) -> None
             values[name] = values[name] or 0
     assert got == checks
     assert fast["code"].to_list() == sorted(ref["code"].unique().to_list())
+
+
+@pytest.mark.parametrize("n_events", [0, 1, 5_000])
+def test_compact_tables_equal_the_plain_group_bys(n_events) -> None:
+    # The packed-key counting gives the tables of the plain group-bys, sorted by code and day
+    # (daily: then type, family and theme, "none" last), nulls kept, whatever the codes.
+    rng = random.Random(n_events)
+    events = pl.DataFrame(
+        {
+            "code": [rng.choice([0, 7, 2**20 + 3, 2**32 - 1]) for _ in range(n_events)],
+            "session_id": [rng.randrange(50) for _ in range(n_events)],
+            "day": [20_000 + rng.randrange(400) for _ in range(n_events)],
+            "et": [rng.randrange(len(EVENT_TYPES)) for _ in range(n_events)],
+            "fam": [rng.choice([None, *range(len(FAMILIES))]) for _ in range(n_events)],
+            "th": [rng.choice([None, *range(len(THEMES))]) for _ in range(n_events)],
+        },
+        schema={
+            "code": pl.UInt32,
+            "session_id": pl.Int64,
+            "day": pl.Int32,
+            "et": pl.UInt8,
+            "fam": pl.UInt8,
+            "th": pl.UInt8,
+        },
+    )
+    daily, sessions, active = compact_tables(events.lazy())
+    keys = ["code", "day", "et", "fam", "th"]
+    expected = daily_activity(events.lazy()).collect().sort(keys, nulls_last=True)
+    assert_frame_equal(daily, expected)
+    assert_frame_equal(sessions, session_starts(events.lazy()).collect().sort("code", "day"))
+    assert_frame_equal(active, active_days(events.lazy()).collect().sort("code", "day"))
+    assert daily["n"].sum() == n_events

@@ -26,6 +26,7 @@ from interestlab.features.snapshots import (
     iter_snapshots,
     read_lineage,
     read_snapshot,
+    read_training_set,
     scan_snapshot,
     write_training_set,
 )
@@ -355,8 +356,12 @@ def test_training_set_is_written_part_by_part_and_read_back(three, policy, tmp_p
     assert_frame_equal(read_snapshot(tmp_path / "t", as_of=as_ofs, policy=policy), whole)
     scan = scan_snapshot(tmp_path / "t", as_of=as_ofs, policy=policy)
     assert_frame_equal(scan.collect(engine="in-memory"), whole)
+    table, stored = read_training_set(tmp_path / "t", as_of=as_ofs, policy=policy)
+    assert_frame_equal(table, whole)
+    assert stored == json.loads((tmp_path / "t" / "_lineage.json").read_text())
     # Another window, or a part changed on disk: not reusable.
     assert read_snapshot(tmp_path / "t", as_of=as_ofs[1:], policy=policy) is None
+    assert read_training_set(tmp_path / "t", as_of=as_ofs[1:], policy=policy) is None
     part = tmp_path / "t" / "part-01.parquet"
     pl.read_parquet(part).with_columns(pl.col("all__events_365d") + 1).write_parquet(part)
     assert read_lineage(tmp_path / "t", as_of=as_ofs, policy=policy) is None

@@ -1,6 +1,7 @@
 import json
 import sqlite3
 
+import polars as pl
 import pytest
 
 from interestlab.modeling import CANDIDATE, alias_history, tracking
@@ -109,3 +110,26 @@ def test_snapshot_lineage_hashes_each_snapshot_whatever_the_stacking(training_se
     ]
     assert [(i["as_of"], i["content_hash"], i["n_rows"]) for i in lineage] == expected
     assert {i["policy_version"] for i in lineage} == {policy.version}
+
+
+def test_snapshot_lineage_reuses_the_verified_hashes_of_stored_parts(
+    training_set, tmp_path
+) -> None:
+    from interestlab.features import write_training_set
+    from interestlab.features.snapshots import read_training_set
+    from interestlab.modeling import snapshot_lineage
+    from interestlab.policy import load_policy
+
+    policy = load_policy()
+    as_ofs = sorted(training_set["as_of"].unique().to_list())
+    parts = (training_set.filter(pl.col("as_of") == t).sort("customer_id") for t in as_ofs)
+    write_training_set(parts, tmp_path / "t", as_ofs=as_ofs, policy=policy, oldest_input_ts=None)
+    table, stored = read_training_set(tmp_path / "t", as_of=as_ofs, policy=policy)
+    hashed = snapshot_lineage(table, policy=policy, oldest_input_ts="2025-01-01")
+    reused = snapshot_lineage(
+        table, policy=policy, oldest_input_ts="2025-01-01", parts=stored["parts"]
+    )
+    assert reused == hashed
+    # Parts of another table are refused, not trusted.
+    with pytest.raises(ValueError, match=r"the stored parts are \(as_of, rows\)"):
+        snapshot_lineage(table.head(5), policy=policy, oldest_input_ts=None, parts=stored["parts"])

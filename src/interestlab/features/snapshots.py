@@ -499,16 +499,18 @@ def read_lineage(
     return lineage if _parts_hash(parts) == lineage.get("content_hash") else None
 
 
+def _scan_files(out_dir: Path, lineage: dict[str, Any]) -> pl.LazyFrame:
+    files = [part["file"] for part in lineage.get("parts") or [{"file": SNAPSHOT_FILE}]]
+    return pl.scan_parquet([Path(out_dir) / name for name in files])
+
+
 def scan_snapshot(
     out_dir: Path, *, as_of: datetime | Sequence[datetime], policy: Policy
 ) -> pl.LazyFrame | None:
     """Lazy scan of what `write_snapshot` / `write_training_set` wrote to `out_dir` (rows in
     as-of, customer order), if `read_lineage` accepts it; None otherwise (the caller rebuilds)."""
     lineage = read_lineage(out_dir, as_of=as_of, policy=policy)
-    if lineage is None:
-        return None
-    files = [part["file"] for part in lineage.get("parts") or [{"file": SNAPSHOT_FILE}]]
-    return pl.scan_parquet([Path(out_dir) / name for name in files])
+    return None if lineage is None else _scan_files(out_dir, lineage)
 
 
 def read_snapshot(
@@ -517,5 +519,20 @@ def read_snapshot(
     """The table `write_snapshot` / `write_training_set` wrote to `out_dir`, in memory, if it
     was built for exactly `as_of` under the same policy and feature catalogue; None otherwise
     (the caller rebuilds)."""
-    scan = scan_snapshot(out_dir, as_of=as_of, policy=policy)
-    return None if scan is None else scan.collect(engine="in-memory")
+    read = read_training_set(out_dir, as_of=as_of, policy=policy)
+    return None if read is None else read[0]
+
+
+def read_training_set(
+    out_dir: Path, *, as_of: datetime | Sequence[datetime], policy: Policy
+) -> tuple[pl.DataFrame, dict[str, Any]] | None:
+    """`read_snapshot` and the lineage it verified: `(table, lineage)`, or None.
+
+    The lineage's `parts` carry each snapshot's verified content hash, which
+    `interestlab.modeling.snapshot_lineage(..., parts=...)` reuses instead of hashing the
+    training set again.
+    """
+    lineage = read_lineage(out_dir, as_of=as_of, policy=policy)
+    if lineage is None:
+        return None
+    return _scan_files(out_dir, lineage).collect(engine="in-memory"), lineage

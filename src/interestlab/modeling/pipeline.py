@@ -410,23 +410,51 @@ def _log_family(
 
 
 def snapshot_lineage(
-    training_set: pl.DataFrame, *, policy: Policy, oldest_input_ts: Any
+    training_set: pl.DataFrame,
+    *,
+    policy: Policy,
+    oldest_input_ts: Any,
+    parts: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Lineage dict per as-of snapshot of a training set (`as_of`, `policy_version`,
     `content_hash`, `n_rows`, `oldest_input_ts`), the form `train_all` logs.
 
     The hash is `interestlab.features.content_hash` of the snapshot's rows, sorted by
     `customer_id`, so the same snapshot gives the same hash whatever the stacking order.
+    `parts`: the verified part lineage of a stored training set
+    (`features.snapshots.read_training_set`, one part per as-of, sorted by `customer_id`):
+    their hashes are the same and are reused after checking that the as-of dates and row
+    counts match the training set, instead of hashing every snapshot again.
     """
     from interestlab.features import content_hash
 
     oldest = (
         oldest_input_ts.isoformat() if hasattr(oldest_input_ts, "isoformat") else oldest_input_ts
     )
+    counts = training_set.group_by("as_of").len().sort("as_of")
+    if parts is not None:
+        found = [(as_of.isoformat(), n) for as_of, n in counts.iter_rows()]
+        stored = [(str(part["as_of"]), int(part["n_rows"])) for part in parts]
+        if found != stored:
+            msg = (
+                f"snapshot_lineage: the stored parts are (as_of, rows) {stored}, the training"
+                f" set has {found}; pass the lineage of the parts it was read from"
+            )
+            raise ValueError(msg)
+        return [
+            {
+                "as_of": as_of,
+                "policy_version": policy.version,
+                "content_hash": str(part["content_hash"]),
+                "n_rows": n_rows,
+                "oldest_input_ts": oldest,
+            }
+            for (as_of, n_rows), part in zip(found, parts, strict=True)
+        ]
     lineage = []
     # One snapshot at a time (a filter and a sort of ~1/12 of the rows), not `partition_by`,
     # which copies the whole training set at once.
-    for as_of in training_set.get_column("as_of").unique().sort().to_list():
+    for as_of in counts.get_column("as_of").to_list():
         snapshot = training_set.filter(pl.col("as_of") == as_of).sort("customer_id")
         lineage.append(
             {
