@@ -238,12 +238,33 @@ def test_scoring_in_chunks_gives_the_same_results(mortgage_result) -> None:
     np.testing.assert_array_equal(chunked.shap_values, first.shap_values)
 
 
-def test_score_rows_rejects_bad_chunk(split_frame) -> None:
-    from interestlab.modeling.train import score_rows
+def test_shared_scoring_pass_gives_each_family_its_own_scores(mortgage_result) -> None:
+    # One pass over the test months for several families (chunks shared, challenger
+    # preprocessing shared) gives every family the scores it gets alone, in its row order.
+    from interestlab.modeling.train import TEST, fit_family, gather_matrix, score_test_months
+
+    frame, features, params, _ = mortgage_result
+    fits = [
+        fit_family(frame, family, features=features, params=params, seed=5)
+        for family in ("mortgage", "savings")
+    ]
+    together = score_test_months(frame, fits, features, chunk_rows=37)
+    for fit in fits:
+        x = gather_matrix(frame, fit.rows.positions[TEST], features)
+        model, challenger = together[fit.family]
+        np.testing.assert_array_equal(model, fit.booster.predict(x, num_iteration=fit.best))
+        np.testing.assert_array_equal(challenger, fit.challenger.predict(x))
+        alone = score_test_months(frame, [fit], features)[fit.family]
+        np.testing.assert_array_equal(alone[0], model)
+    assert together["mortgage"][0].size != together["savings"][0].size  # holders differ
+
+
+def test_score_test_months_rejects_bad_chunk(split_frame) -> None:
+    from interestlab.modeling.train import score_test_months
 
     frame, _ = split_frame
     with pytest.raises(ValueError, match="`chunk_rows` must be a positive integer, got 0"):
-        score_rows(frame, np.arange(3), feature_columns(frame), [], chunk_rows=0)
+        score_test_months(frame, [], feature_columns(frame), chunk_rows=0)
 
 
 def test_result_keeps_aggregates_of_the_test_set_only(mortgage_result) -> None:
@@ -281,6 +302,11 @@ def test_challenger_design_equals_blockwise_reference() -> None:
     )
     np.testing.assert_array_equal(model._design(np.asfortranarray(x)), reference)
     assert model.gaps_.tolist() == [1]
+    # `predict` folds the preprocessing into the coefficients: the same probabilities as the
+    # fitted regression on the design matrix, for unseen and missing levels too.
+    x[::7, 2] = 9.0  # a level never seen in training
+    expected = model.model_.predict_proba(model._design(x))[:, 1]
+    np.testing.assert_allclose(model.predict(x), expected, rtol=0, atol=1e-12)
 
 
 def test_split_column_is_chunked_like_the_training_set(make_set, policy) -> None:

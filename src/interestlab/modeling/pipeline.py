@@ -25,15 +25,18 @@ from interestlab.modeling.promote import SCORE_QUANTILES_ARTIFACT
 from interestlab.modeling.registry import register_version
 from interestlab.modeling.train import (
     FamilyResult,
+    FittedFamily,
     SkipFamily,
     SplitInfo,
     assign_split,
     check_training_set,
+    evaluate_family,
     feature_catalogue,
+    fit_family,
     lightgbm_params,
     resolve_params,
     row_order,
-    train_family,
+    score_test_months,
 )
 from interestlab.policy import Policy
 from interestlab.progress import step
@@ -214,7 +217,8 @@ def train_all(
     TrainingReport : per family the metrics, child run id and registered version.
 
     Memory: besides `training_set` itself (not copied), one family's matrices at a time
-    (`train_family`); the report keeps aggregates only.
+    (`fit_family`), then one chunk of test rows and every family's test scores
+    (`score_test_months`); the report keeps aggregates only.
     """
     import mlflow
 
@@ -262,22 +266,41 @@ def train_all(
             mlflow.log_dict({"snapshots": lineage}, "lineage/snapshots.json")
             mlflow.log_dict(gx_summary or {}, "lineage/gx_summary.json")
             mlflow.log_dict(split.to_dict(), "lineage/split.json")
+            # Fit every family first (one family's matrices at a time), score the test months
+            # once for all of them (each chunk gathered once), then evaluate and log each.
+            fitted: list[FittedFamily] = []
             for family in families:
                 step(f"train: {family}")
                 try:
-                    result = train_family(
-                        frame,
-                        family,
-                        features=features,
-                        params=resolved,
-                        seed=seed,
-                        truth=truth,
-                        order=order,
+                    fitted.append(
+                        fit_family(
+                            frame,
+                            family,
+                            features=features,
+                            params=resolved,
+                            seed=seed,
+                            order=order,
+                        )
                     )
                 except SkipFamily as reason:
                     skipped[family] = str(reason)
                     step(f"train: {family} skipped: {reason}")
-                    continue
+                # A family's matrices are gone; hand their heap back before the next family
+                # (glibc keeps freed arenas otherwise, and RSS grows family by family).
+                release_memory()
+            step(f"train: scoring the test months for {len(fitted)} families")
+            scores = score_test_months(frame, fitted, features)
+            for fit in fitted:
+                family = fit.family
+                result = evaluate_family(
+                    frame,
+                    fit,
+                    scores.pop(family),
+                    features=features,
+                    params=resolved,
+                    seed=seed,
+                    truth=truth,
+                )
                 reports[family] = _log_family(
                     result,
                     base=base / family,
@@ -301,9 +324,6 @@ def train_all(
                     f" {result.metrics['auc']:.3f}"
                     f" (challenger {result.challenger_metrics['auc']:.3f})"
                 )
-                # A family's matrices are gone; hand their heap back before the next family
-                # (glibc keeps freed arenas otherwise, and RSS grows family by family).
-                release_memory()
             report = TrainingReport(
                 parent.info.run_id, experiment_id, split, reports, skipped, results
             )
