@@ -208,8 +208,11 @@ def assign_split(
     if not isinstance(n_test_months, int) or n_test_months < 1:
         msg = f"`n_test_months` must be a positive integer, got {n_test_months!r}"
         raise ValueError(msg)
-    month = pl.col("as_of").dt.convert_time_zone(policy.timezone).dt.strftime("%Y-%m")
-    months = sorted(training_set.select(month.unique()).to_series().to_list())
+    # Months and local dates of the few distinct as-of moments, not of every row.
+    moments = training_set.select(pl.col("as_of").unique().sort()).to_series()
+    local = moments.dt.convert_time_zone(policy.timezone)
+    month_of = dict(zip(moments.to_list(), local.dt.strftime("%Y-%m").to_list(), strict=True))
+    months = sorted(set(month_of.values()))
     if len(months) < n_test_months + 2:
         msg = (
             f"training set: the out-of-time split needs at least {n_test_months + 2} as-of months"
@@ -218,22 +221,18 @@ def assign_split(
         raise ValueError(msg)
     test_months = tuple(months[-n_test_months:])
     valid_month = months[-n_test_months - 1]
+    in_test = [moment for moment, month in month_of.items() if month in test_months]
+    in_valid = [moment for moment, month in month_of.items() if month == valid_month]
+    as_of = pl.col("as_of")
     split = (
-        pl.when(month.is_in(list(test_months)))
+        pl.when(as_of.is_in(pl.Series(in_test, dtype=moments.dtype).implode()))
         .then(pl.lit(TEST))
-        .when(month == valid_month)
+        .when(as_of.is_in(pl.Series(in_valid, dtype=moments.dtype).implode()))
         .then(pl.lit(VALID))
         .otherwise(pl.lit(TRAIN))
         .alias(SPLIT_COLUMN)
     )
-    local_dates = (
-        training_set.select(
-            pl.col("as_of").dt.convert_time_zone(policy.timezone).dt.date().unique().sort()
-        )
-        .to_series()
-        .cast(pl.String)
-        .to_list()
-    )
+    local_dates = sorted({str(day) for day in local.dt.date().to_list()})
     info = SplitInfo(
         tuple(months[: -n_test_months - 1]), valid_month, test_months, tuple(local_dates)
     )
