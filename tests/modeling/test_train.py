@@ -198,9 +198,25 @@ def test_gather_matrix_equals_matrix_of_gathered_rows(split_frame) -> None:
     frame, _ = split_frame
     features = feature_columns(frame)
     positions = np.random.default_rng(2).choice(frame.height, 333, replace=False)
-    gathered = gather_matrix(frame, positions, features, column_block=3)
+    gathered = gather_matrix(frame, positions, features)
     assert gathered.dtype == np.float32 and gathered.flags["F_CONTIGUOUS"]
     np.testing.assert_array_equal(gathered, matrix(frame[positions], features))
+    # A set stacked from parts (many chunks), with nulls, booleans and sorted positions.
+    parts = [
+        frame.slice(start, 97).with_columns(
+            pl.when(pl.int_range(pl.len()) % 5 == 0).then(pl.col(features[0])).alias(features[0]),
+            (pl.col(features[1]) > 0).alias(features[1]),
+        )
+        for start in range(0, frame.height, 97)
+    ]
+    stacked = pl.concat(parts, rechunk=False)
+    assert stacked[features[0]].n_chunks() > 1 and stacked[features[0]].null_count() > 0
+    for rows in (np.sort(positions), positions, np.array([], dtype=np.int64)):
+        np.testing.assert_array_equal(
+            gather_matrix(stacked, rows, features), matrix(stacked[rows], features)
+        )
+    with pytest.raises(IndexError, match="positions must lie in"):
+        gather_matrix(stacked, np.array([stacked.height]), features)
 
 
 def test_select_family_rows_sorts_keys_once_whatever_the_input_order(split_frame) -> None:
