@@ -182,3 +182,196 @@ def test_roc_and_gains_points_are_thinned_aggregates() -> None:
     top = evaluate.top_fraction(labels, scores, fraction=0.1)
     assert gains["capture"][1] == pytest.approx(top["capture"])
     assert evaluate.roc_points(np.ones(3), np.array([0.1, 0.2, 0.3])).height == 0
+
+
+# --- one shared descending order: the fast paths against scikit-learn ------------------------
+
+
+def _tied_sample(n: int, decimals: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    labels = (rng.random(n) < 0.05).astype(np.float64)
+    scores = np.clip(rng.beta(2, 20, n) + 0.1 * labels * rng.random(n), 0.0, 1.0)
+    return labels, scores if decimals is None else np.round(scores, decimals)
+
+
+def _bits(value: float) -> bytes:
+    return np.float64(value).tobytes()
+
+
+@pytest.mark.parametrize(("decimals", "seed"), [(2, 0), (1, 1), (0, 2), (None, 3)])
+def test_ranked_metrics_equal_sklearn_bit_for_bit(decimals: int | None, seed: int) -> None:
+    from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+    labels, scores = _tied_sample(50_000, decimals, seed)
+    ranked = evaluate.rank_scores(labels, scores)
+    fpr, tpr, _ = roc_curve(labels, scores)
+    auc = float(roc_auc_score(labels, scores))
+    ap = float(average_precision_score(labels, scores))
+    for kwargs in ({}, {"ranked": ranked}):  # ranked per call and ranked once
+        assert _bits(evaluate.roc_auc(labels, scores, **kwargs)) == _bits(auc)
+        assert _bits(evaluate.average_precision(labels, scores, **kwargs)) == _bits(ap)
+        full_fpr, full_tpr = evaluate.roc_curve_full(labels, scores, **kwargs)
+        assert np.array_equal(full_fpr.view(np.uint64), fpr.view(np.uint64))
+        assert np.array_equal(full_tpr.view(np.uint64), tpr.view(np.uint64))
+        roc = evaluate.roc_points(labels, scores, max_points=101, **kwargs)
+        keep = evaluate._thin(fpr.size, 101)
+        assert roc["fpr"].to_list() == fpr[keep].tolist()
+        assert roc["tpr"].to_list() == tpr[keep].tolist()
+        metrics = evaluate.classification_metrics(labels, scores, **kwargs)
+        assert _bits(metrics["auc"]) == _bits(auc)
+        assert _bits(metrics["average_precision"]) == _bits(ap)
+
+
+@pytest.mark.parametrize("decimals", [2, 0, None])
+def test_ranked_order_paths_equal_their_own_sorts(decimals: int | None) -> None:
+    labels, scores = _tied_sample(20_000, decimals, 7)
+    ranked = evaluate.rank_scores(labels, scores)
+    order = np.argsort(-scores, kind="stable")
+    assert np.array_equal(ranked.order, order)
+    # Gains and top fraction: the cumulative sum over the same stable order.
+    captured = np.concatenate([[0.0], np.cumsum(labels[order])])
+    captured /= captured[-1]
+    keep = evaluate._thin(captured.size, 11)
+    gains = evaluate.gains_points(labels, scores, max_points=11, ranked=ranked)
+    assert gains["capture"].to_list() == captured[keep].tolist()
+    found = labels[order[:2000]].sum()
+    assert evaluate.top_fraction(labels, scores, ranked=ranked) == {
+        "lift": float((found / 2000) / (labels.sum() / labels.size)),
+        "capture": float(found / labels.sum()),
+    }
+    # Reliability: ranks read off the descending order = inverse of the ascending stable sort.
+    ranks = np.empty(scores.size, dtype=np.int64)
+    ranks[np.argsort(scores, kind="stable")] = np.arange(scores.size)
+    assert np.array_equal(evaluate._ascending_ranks(ranked), ranks)
+    # Quantiles from the sorted scores: the same values as from the unsorted ones.
+    expected = np.quantile(scores, np.linspace(0.0, 1.0, 101))
+    for kwargs in ({}, {"ranked": ranked}):
+        quantiles = np.array(evaluate.score_quantiles(scores, **kwargs))
+        assert np.array_equal(quantiles.view(np.uint64), expected.view(np.uint64))
+
+
+def test_ascending_ranks_and_quantiles_with_signed_zeros() -> None:
+    scores = np.array([0.0, -0.0, 0.5, -0.0, 0.0, 0.5, -1.0])
+    labels = np.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0])
+    ranked = evaluate.rank_scores(labels, scores)
+    ranks = np.empty(scores.size, dtype=np.int64)
+    ranks[np.argsort(scores, kind="stable")] = np.arange(scores.size)
+    assert np.array_equal(evaluate._ascending_ranks(ranked), ranks)
+    assert not ranked.quantile_safe  # -0.0 present: quantiles come from the unsorted scores
+    expected = np.quantile(scores, np.linspace(0.0, 1.0, 101))
+    quantiles = np.array(evaluate.score_quantiles(scores, ranked=ranked))
+    assert np.array_equal(quantiles.view(np.uint64), expected.view(np.uint64))
+
+
+def test_segment_aucs_equal_sklearn_per_level() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    labels, scores = _tied_sample(50_000, 2, 11)
+    rng = np.random.default_rng(12)
+    language = np.array(["nl", "fr", "de", "en"])[rng.integers(0, 4, labels.size)].astype(object)
+    language[rng.random(labels.size) < 0.1] = None
+    band = np.array([f"b{i}" for i in range(7)])[rng.integers(0, 7, labels.size)]
+    rare = np.where(rng.random(labels.size) < 0.001, "rare", "common")
+    labels[rare == "rare"] = 0.0  # one class only: NaN AUC
+    segments = pl.DataFrame({"language": language, "band": band, "rare": rare})
+    ranked = evaluate.rank_scores(labels, scores)
+    for kwargs in ({}, {"ranked": ranked}):
+        result = evaluate.segment_metrics(segments, labels, scores, min_rows=20, **kwargs)
+        expected = []
+        for column in segments.columns:
+            values = segments[column].fill_null("unknown").to_numpy()
+            for level in sorted(set(values.tolist())):
+                index = np.flatnonzero(values == level)
+                if index.size < 20:
+                    continue
+                y, s = labels[index], scores[index]
+                auc = float(roc_auc_score(y, s)) if 0 < y.sum() < y.size else float("nan")
+                expected.append(
+                    (column, level, index.size, int(y.sum()), float(y.mean()), float(s.mean()), auc)
+                )
+        for row, want in zip(result.iter_rows(), expected, strict=True):
+            assert row[:4] == want[:4]
+            assert [_bits(v) for v in row[4:]] == [_bits(v) for v in want[4:]]
+    assert np.isnan(result.filter(pl.col("level") == "rare")["auc"][0])
+
+
+def test_fast_paths_on_tiny_edge_cases() -> None:
+    from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+    cases = [
+        (np.array([0.0, 1.0, 0.0, 1.0]), np.array([0.3, 0.3, 0.3, 0.3])),  # all tied
+        (np.array([1.0, 0.0]), np.array([0.2, 0.9])),
+        (np.array([1.0, 1.0, 1.0]), np.array([0.1, 0.5, 0.5])),  # positives only
+        (np.array([0.0, 0.0]), np.array([0.1, 0.2])),  # negatives only
+        (np.array([1.0]), np.array([0.4])),  # a single row
+        (np.array([0.0]), np.array([0.4])),
+    ]
+    for labels, scores in cases:
+        both = 0 < labels.sum() < labels.size
+        auc = evaluate.roc_auc(labels, scores)
+        assert (auc == roc_auc_score(labels, scores)) if both else np.isnan(auc)
+        ap = evaluate.average_precision(labels, scores)
+        if labels.sum() > 0:
+            assert ap == average_precision_score(labels, scores)
+        else:
+            assert np.isnan(ap)
+        roc = evaluate.roc_points(labels, scores)
+        if both:
+            fpr, tpr, _ = roc_curve(labels, scores)
+            assert roc["fpr"].to_list() == fpr.tolist()
+            assert roc["tpr"].to_list() == tpr.tolist()
+        else:
+            assert roc.height == 0
+        assert evaluate.segment_metrics(pl.DataFrame({"s": ["a"] * labels.size}), labels, scores)[
+            "auc"
+        ].to_list() == pytest.approx([auc], nan_ok=True)
+    empty = np.array([])
+    assert np.isnan(evaluate.roc_auc(empty, empty))
+    assert np.isnan(evaluate.average_precision(empty, empty))
+    assert evaluate.roc_points(empty, empty).height == 0
+    assert evaluate.roc_curve_full(empty, empty)[0].size == 0
+    assert evaluate.gains_points(empty, empty).rows() == [(0.0, 0.0)]
+    assert evaluate.reliability_curve(empty, empty).height == 0
+    assert (
+        evaluate.segment_metrics(
+            pl.DataFrame({"s": []}, schema={"s": pl.String}), empty, empty
+        ).height
+        == 0
+    )
+    metrics = evaluate.classification_metrics(empty, empty)
+    assert all(np.isnan(metrics[k]) for k in ("auc", "average_precision", "top_decile_lift"))
+
+
+def test_inputs_outside_the_fast_paths_go_to_sklearn() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    labels = np.array([0.0, 2.0, 0.0, 2.0, 2.0])  # not 0/1: scikit-learn's own handling
+    scores = np.array([0.1, 0.7, 0.4, 0.4, 0.9])
+    assert evaluate.roc_auc(labels, scores) == roc_auc_score(labels, scores)
+    with pytest.raises(ValueError, match="pos_label=1 is not a valid label"):
+        evaluate.average_precision(labels, scores)
+    with_nan = np.array([0.1, np.nan, 0.4, 0.4, 0.9])
+    binary = np.array([0.0, 1.0, 0.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="NaN"):
+        evaluate.roc_auc(binary, with_nan)
+    with pytest.raises(ValueError, match="NaN"):
+        evaluate.segment_metrics(pl.DataFrame({"s": ["a"] * 5}), binary, with_nan)
+    # Orders that do not need scikit-learn still match the stable sorts.
+    curve = evaluate.reliability_curve(binary, with_nan, n_bins=5)
+    assert curve["n"].to_list() == [1] * 5
+    assert np.isnan(curve["mean_score"][-1])  # NaN ranks last in the ascending sort
+
+
+def test_ranked_must_be_built_from_the_same_labels_and_scores() -> None:
+    labels, scores = _tied_sample(5_000, 2, 21)
+    ranked = evaluate.rank_scores(labels, scores)
+    with pytest.raises(ValueError, match="`ranked` was built from other labels or scores"):
+        evaluate.roc_auc(1.0 - labels, scores, ranked=ranked)
+    with pytest.raises(ValueError, match="`ranked` was built from other scores"):
+        evaluate.score_quantiles(scores + 1.0, ranked=ranked)
+    with pytest.raises(ValueError, match="read-only"):
+        ranked.order[0] = 1
+    changed = scores.copy()
+    changed[:2500] = changed[:2500][::-1].copy()  # same shape, other contents
+    with pytest.raises(ValueError, match="`ranked` was built from other labels or scores"):
+        evaluate.roc_auc(labels, changed, ranked=ranked)

@@ -676,8 +676,13 @@ def evaluate_family(
     shap_values = booster.predict(shap_features, num_iteration=best, pred_contrib=True)
 
     labels = rows.labels[TEST].astype(np.float64)
-    reliability = evaluate.reliability_curve(labels, test_scores)
-    challenger_reliability = evaluate.reliability_curve(labels, challenger_scores)
+    # One sort per score vector, shared by every metric, curve and segment below.
+    ranked = evaluate.rank_scores(labels, test_scores)
+    challenger_ranked = evaluate.rank_scores(labels, challenger_scores)
+    reliability = evaluate.reliability_curve(labels, test_scores, ranked=ranked)
+    challenger_reliability = evaluate.reliability_curve(
+        labels, challenger_scores, ranked=challenger_ranked
+    )
     segment_columns = [c for c in SEGMENT_FEATURES.values() if c in frame.columns]
     result = FamilyResult(
         family=fit.family,
@@ -685,9 +690,11 @@ def evaluate_family(
         features=features,
         categorical=fit.categorical,
         counts=rows.counts(),
-        metrics=evaluate.classification_metrics(labels, test_scores, reliability=reliability),
+        metrics=evaluate.classification_metrics(
+            labels, test_scores, reliability=reliability, ranked=ranked
+        ),
         challenger_metrics=evaluate.classification_metrics(
-            labels, challenger_scores, reliability=challenger_reliability
+            labels, challenger_scores, reliability=challenger_reliability, ranked=challenger_ranked
         ),
         valid_metrics={"auc": fit.valid_auc},
         segments=evaluate.segment_metrics(
@@ -695,27 +702,32 @@ def evaluate_family(
             labels,
             test_scores,
             min_rows=int(params["segment_min_rows"]),
+            ranked=ranked,
         ),
         reliability=reliability,
         challenger_reliability=challenger_reliability,
         importance=evaluate.gain_importance(booster),
         shap=evaluate.shap_summary(shap_values, shap_features, features),
-        score_quantiles=evaluate.score_quantiles(test_scores),
+        score_quantiles=evaluate.score_quantiles(test_scores, ranked=ranked),
         roc=pl.concat(
             [
-                evaluate.roc_points(labels, values).select(pl.lit(name).alias("model"), pl.all())
-                for name, values in (
-                    (MODEL_NAME, test_scores),
-                    (CHALLENGER_NAME, challenger_scores),
+                evaluate.roc_points(labels, values, ranked=order).select(
+                    pl.lit(name).alias("model"), pl.all()
+                )
+                for name, values, order in (
+                    (MODEL_NAME, test_scores, ranked),
+                    (CHALLENGER_NAME, challenger_scores, challenger_ranked),
                 )
             ]
         ),
         gains=pl.concat(
             [
-                evaluate.gains_points(labels, values).select(pl.lit(name).alias("model"), pl.all())
-                for name, values in (
-                    (MODEL_NAME, test_scores),
-                    (CHALLENGER_NAME, challenger_scores),
+                evaluate.gains_points(labels, values, ranked=order).select(
+                    pl.lit(name).alias("model"), pl.all()
+                )
+                for name, values, order in (
+                    (MODEL_NAME, test_scores, ranked),
+                    (CHALLENGER_NAME, challenger_scores, challenger_ranked),
                 )
             ]
         ),
