@@ -549,7 +549,8 @@ class FittedFamily:
     """One family's fitted models and rows, before the test months are scored."""
 
     family: str
-    rows: FamilyRows
+    rows: FamilyRows  # the test months' rows only (the training rows are dropped once fitted)
+    counts: dict[str, int]  # `FamilyRows.counts()` of every split
     booster: Any
     best: int | None
     challenger: LogisticChallenger
@@ -614,7 +615,13 @@ def fit_family(
     challenger = LogisticChallenger(categorical=tuple(features.index(c) for c in categorical)).fit(
         *challenger_train
     )
-    return FittedFamily(family, rows, booster, best, challenger, categorical, valid_auc)
+    # Keep the test rows only: every family stays fitted until the shared scoring pass.
+    test_rows = FamilyRows(
+        family, *({TEST: part[TEST]} for part in (rows.positions, rows.labels, rows.weights))
+    )
+    return FittedFamily(
+        family, test_rows, counts, booster, best, challenger, categorical, valid_auc
+    )
 
 
 def score_test_months(
@@ -638,22 +645,31 @@ def score_test_months(
     if not fitted:
         return {}
     union = np.unique(np.concatenate([fit.rows.positions[TEST] for fit in fitted]))
-    # Where each family's test rows sit in the (sorted, unique) union of test positions.
-    keep = {fit.family: np.searchsorted(union, fit.rows.positions[TEST]) for fit in fitted}
-    model = {fit.family: np.empty(union.size, dtype=np.float64) for fit in fitted}
-    challenger = {fit.family: np.empty(union.size, dtype=np.float64) for fit in fitted}
+    # Each family's rows as positions in the (sorted, unique) union, visited in union order:
+    # a chunk of the union is a contiguous run of them.
+    where, order = {}, {}
+    for fit in fitted:
+        index = np.searchsorted(union, fit.rows.positions[TEST])
+        order[fit.family] = np.argsort(index, kind="stable")
+        where[fit.family] = index[order[fit.family]]
+    model = {fit.family: np.empty(fit.rows.positions[TEST].size) for fit in fitted}
+    challenger = {fit.family: np.empty(fit.rows.positions[TEST].size) for fit in fitted}
     for start in range(0, union.size, chunk_rows):
         x = gather_matrix(frame, union[start : start + chunk_rows], features)
         prepared = fitted[0].challenger.prepare(x)
         end = start + x.shape[0]
         for fit in fitted:
-            model[fit.family][start:end] = fit.booster.predict(x, num_iteration=fit.best)
-            challenger[fit.family][start:end] = fit.challenger.predict(x, prepared=prepared)
+            family = fit.family
+            lo, hi = np.searchsorted(where[family], [start, end])
+            if lo == hi:
+                continue
+            # The whole chunk is scored (cheaper than copying out the family's rows; scores
+            # are row-wise), and the family's rows are kept.
+            rows, targets = where[family][lo:hi] - start, order[family][lo:hi]
+            model[family][targets] = fit.booster.predict(x, num_iteration=fit.best)[rows]
+            challenger[family][targets] = fit.challenger.predict(x, prepared=prepared)[rows]
         del x, prepared
-    return {
-        fit.family: (model[fit.family][keep[fit.family]], challenger[fit.family][keep[fit.family]])
-        for fit in fitted
-    }
+    return {fit.family: (model[fit.family], challenger[fit.family]) for fit in fitted}
 
 
 def evaluate_family(
@@ -689,7 +705,7 @@ def evaluate_family(
         booster=booster,
         features=features,
         categorical=fit.categorical,
-        counts=rows.counts(),
+        counts=fit.counts,
         metrics=evaluate.classification_metrics(
             labels, test_scores, reliability=reliability, ranked=ranked
         ),
