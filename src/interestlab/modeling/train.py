@@ -644,7 +644,12 @@ def score_test_months(
         raise ValueError(msg)
     if not fitted:
         return {}
-    union = np.unique(np.concatenate([fit.rows.positions[TEST] for fit in fitted]))
+    # Sorted union of the families' test rows (a mask over the frame: no sort, no hashing).
+    in_union = np.zeros(frame.height, dtype=bool)
+    for fit in fitted:
+        in_union[fit.rows.positions[TEST]] = True
+    union = np.flatnonzero(in_union)
+    del in_union
     # Each family's rows as positions in the (sorted, unique) union, visited in union order:
     # a chunk of the union is a contiguous run of them.
     where, order = {}, {}
