@@ -63,3 +63,30 @@ def test_card_says_when_lightgbm_does_not_earn_its_place(sampled) -> None:
     finally:
         result.challenger_metrics.update(original)
     assert "LightGBM does **not** beat the challenger" in card
+
+
+def test_run_note_fits_mlflow_and_keeps_every_section(sampled) -> None:
+    from interestlab.modeling.model_card import NOTE_LIMIT, run_note
+
+    short = render(sampled)
+    assert run_note(short) == short  # a card that fits is the note as it is
+    lineage = [
+        {
+            "as_of": f"2026-{month:02d}-01",
+            "content_hash": f"{month:02d}" * 32,
+            "n_rows": 1_000_000,
+            "oldest_input_ts": "2025-03-01",
+        }
+        for month in range(1, 13)
+    ] * 8  # a long lineage table
+    card = render(sampled, lineage=lineage)
+    assert len(card) > NOTE_LIMIT
+    note = run_note(card)
+    assert len(note) <= NOTE_LIMIT
+    for section in REQUIRED_SECTIONS:
+        assert f"\n## {section}\n" in note, section
+    assert "the full section is in the run's `model_card.md`" in note
+    assert note.split("\n## Limitations\n")[1] == card.split("\n## Limitations\n")[1]
+    # Even a card that cannot fit by shortening sections ends on a whole line and a pointer.
+    tiny = run_note(card, limit=600)
+    assert len(tiny) <= 600 and tiny.endswith("the full card is in the run's `model_card.md`)_\n")

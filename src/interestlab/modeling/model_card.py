@@ -25,6 +25,10 @@ REQUIRED_SECTIONS = (
     "Limitations",
 )
 TOP_FEATURES = 10
+# MLflow truncates a run note (`mlflow.note.content`) above this many characters.
+NOTE_LIMIT = 8000
+# Sections shortened first, in this order, when the card is too long for a run note.
+_SHORTEN_FIRST = ("Lineage", "Segment results", "Explanations", "Metrics")
 
 
 def gate_status(gx_summary: dict[str, Any] | None) -> str:
@@ -260,3 +264,31 @@ def render_model_card(
         "",
     ]
     return "\n".join(lines)
+
+
+def run_note(card: str, *, limit: int = NOTE_LIMIT, artifact: str = "model_card.md") -> str:
+    """The model card as an MLflow run note of at most `limit` characters.
+
+    A card that fits is the note as it is. A longer one (e.g. a lineage table of many
+    snapshots) keeps every section heading and its first paragraph; the bodies of
+    `_SHORTEN_FIRST` are cut first, each replaced by a pointer to the full card
+    (`artifact` of the run, and the registered version's description), instead of MLflow
+    cutting the text mid-line.
+    """
+    if len(card) <= limit:
+        return card
+    pointer = f"_(shortened for the run note: the full section is in the run's `{artifact}`)_"
+    sections = card.split("\n## ")
+    head, bodies = sections[0], sections[1:]
+    for title in _SHORTEN_FIRST:
+        for index, body in enumerate(bodies):
+            heading, _, text = body.partition("\n")
+            if heading.strip() != title:
+                continue
+            first = text.strip().split("\n\n", 1)[0]
+            bodies[index] = f"{heading}\n\n{first}\n\n{pointer}\n"
+        note = "\n## ".join([head, *bodies])
+        if len(note) <= limit:
+            return note
+    ending = f"\n\n{pointer.replace('section', 'card')}\n"
+    return note[: limit - len(ending)].rsplit("\n", 1)[0] + ending

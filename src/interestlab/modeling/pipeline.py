@@ -20,7 +20,7 @@ import polars as pl
 
 from interestlab.memory import release_memory
 from interestlab.modeling import plots, tracking
-from interestlab.modeling.model_card import gate_status, render_model_card
+from interestlab.modeling.model_card import gate_status, render_model_card, run_note
 from interestlab.modeling.promote import SCORE_QUANTILES_ARTIFACT
 from interestlab.modeling.registry import register_version
 from interestlab.modeling.train import (
@@ -398,7 +398,7 @@ def _log_family(
             input_example=example,
             pip_requirements=_pip_requirements(),
         )
-        mlflow.set_tag("mlflow.note.content", card)
+        mlflow.set_tag("mlflow.note.content", run_note(card))
     version = register_version(
         info.model_uri,
         family,
