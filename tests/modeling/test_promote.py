@@ -151,3 +151,12 @@ def test_unknown_version_and_model(workspace, booster) -> None:
         alias_history("mortgage")
     with pytest.raises(ValueError, match="`reviewer` must be a non-empty name"):
         record_approval("savings", 1, " ")
+
+
+def test_registration_drops_mlflow_progress_lines_only(workspace, booster, capfd) -> None:
+    register(booster)
+    register(booster)  # the second one: "Registered model ... already exists" in MLflow
+    printed = capfd.readouterr().err
+    assert "already exists. Creating a new version" not in printed
+    assert "Created version" not in printed
+    assert tracking.client().get_registered_model("interest-savings").aliases == {CANDIDATE: 2}

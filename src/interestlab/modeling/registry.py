@@ -9,7 +9,10 @@ history survives in the UI next to the version it concerns.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +23,8 @@ CANDIDATE = "candidate"
 CHAMPION = "champion"
 AUDIT_PREFIX = "audit."
 APPROVAL_PREFIX = "approval."
+# MLflow's own progress lines of `mlflow.register_model` (not errors, not warnings).
+_REGISTER_PROGRESS = ("Registered model '", "Successfully registered model '", "Created version '")
 
 
 class RegistryError(InterestlabError):
@@ -135,11 +140,19 @@ def register_version(
             description=f"Interest (propensity) model, {family.replace('_', ' ')} family (R4).",
             tags={"family": family},
         )
-    registered = mlflow.register_model(
-        model_uri,
-        name,
-        tags={k: tracking.tag_value(v) for k, v in {**tags, "trainer": trainer}.items()},
-    )
+    # `register_model` prints "Registered model ... already exists. Creating a new version"
+    # and "Created version ..." to stderr (the model was created above on purpose): those two
+    # progress lines are dropped, anything else it writes is passed on.
+    printed = io.StringIO()
+    with contextlib.redirect_stderr(printed):
+        registered = mlflow.register_model(
+            model_uri,
+            name,
+            tags={k: tracking.tag_value(v) for k, v in {**tags, "trainer": trainer}.items()},
+        )
+    for line in printed.getvalue().splitlines(keepends=True):
+        if not line.startswith(_REGISTER_PROGRESS):
+            sys.stderr.write(line)
     version = str(registered.version)
     client.update_model_version(name, version, description=description)
     move_alias(client, family, alias=CANDIDATE, version=version, who=trainer, reason=reason)
