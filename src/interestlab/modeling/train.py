@@ -13,6 +13,7 @@ all earlier months are training months.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -699,12 +700,19 @@ def evaluate_family(
     labels = rows.labels[TEST].astype(np.float64)
     # One sort per score vector, shared by every metric, curve and segment below.
     ranked = evaluate.rank_scores(labels, test_scores)
-    challenger_ranked = evaluate.rank_scores(labels, challenger_scores)
+    other = evaluate.rank_scores(labels, challenger_scores)
     reliability = evaluate.reliability_curve(labels, test_scores, ranked=ranked)
-    challenger_reliability = evaluate.reliability_curve(
-        labels, challenger_scores, ranked=challenger_ranked
-    )
+    challenger_reliability = evaluate.reliability_curve(labels, challenger_scores, ranked=other)
     segment_columns = [c for c in SEGMENT_FEATURES.values() if c in frame.columns]
+
+    def curves(curve: Callable[..., pl.DataFrame]) -> pl.DataFrame:
+        # One curve of both models, stacked with a `model` column.
+        both = ((MODEL_NAME, test_scores, ranked), (CHALLENGER_NAME, challenger_scores, other))
+        return pl.concat(
+            curve(labels, values, ranked=order).select(pl.lit(name).alias("model"), pl.all())
+            for name, values, order in both
+        )
+
     result = FamilyResult(
         family=fit.family,
         booster=booster,
@@ -715,7 +723,7 @@ def evaluate_family(
             labels, test_scores, reliability=reliability, ranked=ranked
         ),
         challenger_metrics=evaluate.classification_metrics(
-            labels, challenger_scores, reliability=challenger_reliability, ranked=challenger_ranked
+            labels, challenger_scores, reliability=challenger_reliability, ranked=other
         ),
         valid_metrics={"auc": fit.valid_auc},
         segments=evaluate.segment_metrics(
@@ -730,28 +738,8 @@ def evaluate_family(
         importance=evaluate.gain_importance(booster),
         shap=evaluate.shap_summary(shap_values, shap_features, features),
         score_quantiles=evaluate.score_quantiles(test_scores, ranked=ranked),
-        roc=pl.concat(
-            [
-                evaluate.roc_points(labels, values, ranked=order).select(
-                    pl.lit(name).alias("model"), pl.all()
-                )
-                for name, values, order in (
-                    (MODEL_NAME, test_scores, ranked),
-                    (CHALLENGER_NAME, challenger_scores, challenger_ranked),
-                )
-            ]
-        ),
-        gains=pl.concat(
-            [
-                evaluate.gains_points(labels, values, ranked=order).select(
-                    pl.lit(name).alias("model"), pl.all()
-                )
-                for name, values, order in (
-                    (MODEL_NAME, test_scores, ranked),
-                    (CHALLENGER_NAME, challenger_scores, challenger_ranked),
-                )
-            ]
-        ),
+        roc=curves(evaluate.roc_points),
+        gains=curves(evaluate.gains_points),
         shap_values=shap_values,
         shap_features=shap_features,
     )
