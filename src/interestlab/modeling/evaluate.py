@@ -126,11 +126,8 @@ def rank_scores(labels: np.ndarray, scores: np.ndarray) -> RankedScores:
     )
 
 
-def _ranked(
-    given: object, labels: np.ndarray, scores: np.ndarray, ranked: RankedScores | None
-) -> RankedScores:
+def _ranked(labels: np.ndarray, scores: np.ndarray, ranked: RankedScores | None) -> RankedScores:
     """`ranked` checked against `labels`/`scores`, else a new ranking of them."""
-    del given  # the caller's argument before conversion (kept for the call sites)
     if ranked is None:
         return rank_scores(labels, scores)
     if not ranked.matches(labels, scores):
@@ -217,11 +214,10 @@ def _roc_auc_ranked(ranked: RankedScores) -> float:
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray, *, ranked: RankedScores | None = None) -> float:
     """Area under the ROC curve; NaN when only one class is present."""
-    given = scores
     labels, scores = _check(labels, scores)
     if labels.size == 0:
         return float("nan")
-    return _roc_auc_ranked(_ranked(given, labels, scores, ranked))
+    return _roc_auc_ranked(_ranked(labels, scores, ranked))
 
 
 def _average_precision_ranked(ranked: RankedScores) -> float:
@@ -239,11 +235,10 @@ def _average_precision_ranked(ranked: RankedScores) -> float:
 def average_precision(
     labels: np.ndarray, scores: np.ndarray, *, ranked: RankedScores | None = None
 ) -> float:
-    given = scores
     labels, scores = _check(labels, scores)
     if labels.size == 0 or labels.sum() == 0:
         return float("nan")
-    return _average_precision_ranked(_ranked(given, labels, scores, ranked))
+    return _average_precision_ranked(_ranked(labels, scores, ranked))
 
 
 def brier_score(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -270,7 +265,6 @@ def top_fraction(
     >>> top_fraction(np.array([1, 0, 0, 0, 1, 0, 0, 0, 0, 0]), np.arange(10)[::-1] / 10)
     {'lift': 5.0, 'capture': 0.5}
     """
-    given = scores
     labels, scores = _check(labels, scores)
     if not 0 < fraction <= 1:
         msg = f"`fraction` must be in (0, 1], got {fraction!r}"
@@ -279,7 +273,7 @@ def top_fraction(
     total = labels.sum()
     if labels.size == 0 or total == 0:
         return {"lift": float("nan"), "capture": float("nan")}
-    order = _ranked(given, labels, scores, ranked).order[:n_top]
+    order = _ranked(labels, scores, ranked).order[:n_top]
     found = labels[order].sum()
     return {
         "lift": float((found / n_top) / (total / labels.size)),
@@ -308,7 +302,6 @@ def reliability_curve(
     ranked: RankedScores | None = None,
 ) -> pl.DataFrame:
     """Mean score vs observed rate per score-quantile bin (a calibration / reliability curve)."""
-    given = scores
     labels, scores = _check(labels, scores)
     if labels.size == 0:
         return pl.DataFrame(
@@ -321,7 +314,7 @@ def reliability_curve(
         )
     # Rank of each score (ties by position): the inverse of the stable ascending sort
     # permutation, read off the shared descending order when the scores are finite.
-    ranked = _ranked(given, labels, scores, ranked)
+    ranked = _ranked(labels, scores, ranked)
     if ranked.finite:
         ranks = _ascending_ranks(ranked)
     else:
@@ -361,11 +354,10 @@ def classification_metrics(
     `reliability` is `reliability_curve(labels, scores)` when the caller already has it (it is
     computed otherwise): the calibration error is read from it.
     """
-    given = scores
     labels, scores = _check(labels, scores)
     auc = average = float("nan")
     if labels.size:
-        ranked = _ranked(given, labels, scores, ranked)  # one sort for all that follows
+        ranked = _ranked(labels, scores, ranked)  # one sort for all that follows
         auc = _roc_auc_ranked(ranked)
         if labels.sum() != 0:
             average = _average_precision_ranked(ranked)
@@ -415,7 +407,6 @@ def segment_metrics(
     ranked : `rank_scores(labels, scores)` when the caller has it; a level's AUC is read
         from that one descending order restricted to the level's rows (no sort per level).
     """
-    given = scores
     labels, scores = _check(labels, scores)
     if segments.height != labels.size:
         msg = f"`segments` has {segments.height} rows, expected {labels.size} (one per score)"
@@ -431,7 +422,7 @@ def segment_metrics(
     }
     if labels.size == 0:
         return pl.DataFrame(schema=schema)
-    ranked = _ranked(given, labels, scores, ranked)
+    ranked = _ranked(labels, scores, ranked)
     # 0/1 labels and finite scores: AUCs from the shared order, else scikit-learn per level.
     fast = ranked.binary and ranked.finite
     sorted_labels = ranked.labels[ranked.order]
@@ -494,11 +485,10 @@ def roc_curve_full(
 ) -> tuple[np.ndarray, np.ndarray]:
     """`fpr`, `tpr` of scikit-learn's `roc_curve(labels, scores)` (collinear intermediate
     points dropped), not thinned; both empty when fewer than two classes are present."""
-    given = scores
     labels, scores = _check(labels, scores)
     if labels.size == 0:
         return np.empty(0), np.empty(0)
-    ranked = _ranked(given, labels, scores, ranked)
+    ranked = _ranked(labels, scores, ranked)
     if _one_class(ranked):
         return np.empty(0), np.empty(0)
     if ranked.binary and ranked.finite:
@@ -542,9 +532,8 @@ def gains_points(
     >>> gains_points(labels, scores)["capture"].to_list()
     [0.0, 0.5, 0.5, 1.0, 1.0]
     """
-    given = scores
     labels, scores = _check(labels, scores)
-    cumulative = _ranked(given, labels, scores, ranked).cumulative_positives
+    cumulative = _ranked(labels, scores, ranked).cumulative_positives
     captured = np.concatenate([[0.0], cumulative])
     captured /= max(float(captured[-1]), 1.0)
     keep = _thin(captured.size, max_points)
