@@ -240,10 +240,24 @@ def _registrars():
     return [synth, features, modeling, planning]
 
 
+# Stage commands that write what a scheduled run reads or writes (bank, store, training sets,
+# registry aliases, plans) take the workspace lock, as `run` and `demo` do: a stage started
+# during a run (or a run during a stage) exits with EXIT_LOCKED and does nothing.
+WRITES_WORKSPACE = frozenset({"synth", "ingest", "features", "train", "promote", "plan"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from contextlib import nullcontext
+
+    from interestlab.orchestration import workspace_lock
+
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        lock = (
+            workspace_lock(config.runs_dir()) if args.command in WRITES_WORKSPACE else nullcontext()
+        )
+        with lock:
+            return int(args.func(args) or 0)
     except RunLockedError as exc:  # busy, not failed: cron can tell the two apart
         print(f"interestlab {args.command}: {exc}", file=sys.stderr)
         return EXIT_LOCKED
