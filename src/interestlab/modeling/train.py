@@ -1,8 +1,10 @@
 """Training core (R4): out-of-time split, per-family LightGBM, challenger, evaluation.
 
 Everything in this module is a transform over frames and arrays: no files, no MLflow. The
-edge that logs and registers (`interestlab.modeling.pipeline.train_all`) calls
-`train_family` once per family and hands the `FamilyResult` to the tracking code.
+edge that logs and registers (`interestlab.modeling.pipeline.train_all`) calls `fit_family`
+once per family, `score_test_months` once for all of them (one pass over the test months) and
+`evaluate_family` per family, and hands each `FamilyResult` to the tracking code;
+`train_family` chains the three for one family.
 
 Split (per training set, shared by every family): the as-of dates are grouped by bank-local
 month; the latest `n_test_months` months are the test set (never used for training, early
