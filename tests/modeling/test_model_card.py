@@ -54,6 +54,24 @@ def test_card_has_every_section_and_states_sampling(sampled) -> None:
     assert "CUST" not in card
 
 
+def test_card_states_the_test_evaluation_sample(sampled) -> None:
+    result, *_ = sampled
+    n_test = result.counts["n_test"]
+    assert f"Test evaluation on every one of the {n_test:,} eligible test rows." in render(sampled)
+    original = dict(result.counts)
+    result.counts["n_test_eligible"] = 10 * n_test
+    try:
+        card = render(sampled, params={**sampled[2], "test_max_rows": n_test})
+    finally:
+        result.counts.clear()
+        result.counts.update(original)
+    assert (
+        f"seeded uniform sample of {n_test:,} of the {10 * n_test:,} eligible test rows"
+        f" (`test_max_rows` {n_test:,}" in card
+    )
+    assert f"evaluated of {10 * n_test:,} eligible" in card
+
+
 def test_card_says_when_lightgbm_does_not_earn_its_place(sampled) -> None:
     result = sampled[0]
     original = dict(result.challenger_metrics)

@@ -219,6 +219,85 @@ def test_gather_matrix_equals_matrix_of_gathered_rows(split_frame) -> None:
         gather_matrix(stacked, np.array([stacked.height]), features)
 
 
+def test_gather_matrix_into_a_reused_buffer_and_in_threads(split_frame) -> None:
+    from interestlab.modeling.train import gather_matrix, matrix
+
+    frame, _ = split_frame
+    features = feature_columns(frame)
+    # Tall enough for the threaded path, with nulls in many chunks (gathered before numpy).
+    tall = pl.concat(
+        [
+            frame.with_columns(
+                pl.when(pl.int_range(pl.len()) % 3 == k)
+                .then(pl.col(features[2]))
+                .alias(features[2])
+            )
+            for k in range(3)
+        ]
+        * 5,
+        rechunk=False,
+    )
+    assert tall.height >= 10_000 and tall[features[2]].null_count() > 0
+    buffer = np.full(12_000 * len(features), np.nan, dtype=np.float32)
+    rng = np.random.default_rng(4)
+    for n in (12_000, 400, 11_000):  # the whole buffer, a little of it, most of it again
+        rows = np.sort(rng.choice(tall.height, n, replace=False))
+        got = gather_matrix(tall, rows, features, out=buffer)
+        assert got.shape == (n, len(features)) and got.flags["F_CONTIGUOUS"]
+        assert np.shares_memory(got, buffer)
+        np.testing.assert_array_equal(got, matrix(tall[rows], features))
+    with pytest.raises(ValueError, match="flat float32 array of at least 6 elements, got float64"):
+        gather_matrix(tall, np.arange(3), features[:2], out=np.empty(6))
+
+
+def test_test_months_above_the_cap_are_a_uniform_sample_shared_by_families(split_frame) -> None:
+    from interestlab.modeling.train import TEST, TEST_SAMPLE_STREAM, select_family_rows
+
+    frame, _ = split_frame
+    full = {
+        f: select_family_rows(frame, f, negative_rate=1.0, seed=3) for f in ("savings", "mortgage")
+    }
+    cap = full["savings"].counts()["n_test"] // 2
+    capped = {
+        f: select_family_rows(frame, f, negative_rate=1.0, seed=3, test_max_rows=cap) for f in full
+    }
+    for family, rows in capped.items():
+        counts = rows.counts()
+        assert counts["n_test"] == cap
+        assert counts["n_test_eligible"] == full[family].counts()["n_test"] > cap
+        positions = rows.positions[TEST]
+        assert np.all(np.diff(positions) != 0)
+        assert np.isin(positions, full[family].positions[TEST]).all()
+        assert np.all(rows.weights[TEST] == 1.0)  # uniform sample: no reweighting
+        # Training and validation rows are not touched by the test cap.
+        for name in ("train", "valid"):
+            np.testing.assert_array_equal(rows.positions[name], full[family].positions[name])
+    # One draw per frame row, the same for every family: each family keeps its eligible rows
+    # with the smallest draws, so the family with the smaller sampling fraction has, among
+    # the rows the other may use, only rows the other also kept.
+    draws = np.random.default_rng([3, TEST_SAMPLE_STREAM]).random(frame.height)
+    threshold = {f: draws[rows.positions[TEST]].max() for f, rows in capped.items()}
+    low, high = sorted(capped, key=threshold.get)
+    shared = np.intersect1d(capped[low].positions[TEST], full[high].positions[TEST])
+    assert shared.size > 0
+    assert np.isin(shared, capped[high].positions[TEST]).all()
+    again = select_family_rows(frame, "savings", negative_rate=1.0, seed=3, test_max_rows=cap)
+    np.testing.assert_array_equal(again.positions[TEST], capped["savings"].positions[TEST])
+    other = select_family_rows(frame, "savings", negative_rate=1.0, seed=4, test_max_rows=cap)
+    assert not np.array_equal(other.positions[TEST], capped["savings"].positions[TEST])
+    # Below the cap every eligible test row is used.
+    below = select_family_rows(frame, "savings", negative_rate=1.0, seed=3, test_max_rows=10**9)
+    np.testing.assert_array_equal(below.positions[TEST], full["savings"].positions[TEST])
+    assert below.counts()["n_test_eligible"] == below.counts()["n_test"]
+
+
+def test_params_reject_a_bad_test_cap() -> None:
+    assert resolve_params({"test_max_rows": None})["test_max_rows"] is None
+    for bad in (0, -5, 2.5, True):
+        with pytest.raises(ValueError, match="`test_max_rows` must be a positive integer or None"):
+            resolve_params({"test_max_rows": bad})
+
+
 def test_select_family_rows_sorts_keys_once_whatever_the_input_order(split_frame) -> None:
     from interestlab.modeling.train import row_order, select_family_rows
 
@@ -336,3 +415,97 @@ def test_split_column_is_chunked_like_the_training_set(make_set, policy) -> None
         frame.select(SPLIT_COLUMN),
         assign_split(stacked.rechunk(), n_test_months=2, policy=policy)[0].select(SPLIT_COLUMN),
     )
+
+
+def test_one_family_on_shared_bins_equals_lightgbm_on_its_own_matrices(mortgage_result) -> None:
+    # Alone, a family's union is its own rows: the shared Dataset and its subset are exactly
+    # the Dataset LightGBM builds from the family's matrices, so the model is bit-identical.
+    from interestlab.modeling.train import (
+        TRAIN,
+        VALID,
+        categorical_features,
+        fit_booster,
+        fit_family,
+        gather_matrix,
+        select_family_rows,
+    )
+
+    frame, features, params, _ = mortgage_result
+    params = {**params, "negative_rate": 0.5}
+    fit = fit_family(frame, "mortgage", features=features, params=params, seed=5)
+    rows = select_family_rows(frame, "mortgage", negative_rate=0.5, seed=5)
+    direct = fit_booster(
+        *(
+            (
+                gather_matrix(frame, rows.positions[name], features),
+                rows.labels[name],
+                rows.weights[name],
+            )
+            for name in (TRAIN, VALID)
+        ),
+        features=features,
+        categorical=categorical_features(features),
+        params=params,
+        seed=5,
+    )
+    assert fit.booster.model_to_string() == direct.model_to_string()
+
+
+def test_families_fitted_together_get_their_own_rows_and_labels(make_set, small_params) -> None:
+    # Each family's label is copied into a feature of its own: a family trained on the
+    # right rows with the right labels separates its validation month perfectly; a
+    # misaligned subset (other rows, other family's labels) would not.
+    from interestlab.modeling.train import fit_families, row_order
+    from interestlab.policy import load_policy
+
+    training_set = make_set().with_columns(
+        pl.col(f"label__{f}").fill_null(0).cast(pl.Float32).alias(f"all__leak_{f}")
+        for f in ("mortgage", "savings")
+    )
+    frame, _ = assign_split(training_set, n_test_months=2, policy=load_policy())
+    features = feature_columns(frame)
+    params = resolve_params({**small_params, "negative_rate": 0.5})
+    fitted, skipped = fit_families(
+        frame, ["mortgage", "savings"], features=features, params=params, seed=5
+    )
+    assert not skipped and [f.family for f in fitted] == ["mortgage", "savings"]
+    for fit in fitted:
+        assert fit.valid_auc == 1.0, fit.family
+        gains = dict(
+            zip(
+                fit.booster.feature_name(),
+                fit.booster.feature_importance("gain"),
+                strict=True,
+            )
+        )
+        assert max(gains, key=gains.get) == f"all__leak_{fit.family}"
+    # Deterministic, and independent of the frame's row order.
+    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=9)
+    for source in (frame, shuffled):
+        again, _ = fit_families(
+            source,
+            ["mortgage", "savings"],
+            features=features,
+            params=params,
+            seed=5,
+            order=row_order(source),
+        )
+        for first, second in zip(fitted, again, strict=True):
+            assert first.booster.model_to_string() == second.booster.model_to_string()
+            assert first.counts == second.counts
+
+
+def test_fit_families_reports_skipped_families(make_set, small_params) -> None:
+    from interestlab.modeling.train import SkipFamily, fit_families, fit_family
+    from interestlab.policy import load_policy
+
+    frame, _ = assign_split(make_set(), n_test_months=2, policy=load_policy())
+    features = feature_columns(frame)
+    params = resolve_params({**small_params, "min_positives": 10**6})
+    fitted, skipped = fit_families(
+        frame, ["mortgage", "savings"], features=features, params=params, seed=5
+    )
+    assert fitted == [] and set(skipped) == {"mortgage", "savings"}
+    assert "fewer than min_positives=1000000" in skipped["mortgage"]
+    with pytest.raises(SkipFamily, match="fewer than min_positives"):
+        fit_family(frame, "savings", features=features, params=params, seed=5)

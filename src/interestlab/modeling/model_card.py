@@ -31,6 +31,18 @@ NOTE_LIMIT = 8000
 _SHORTEN_FIRST = ("Lineage", "Segment results", "Explanations", "Metrics")
 
 
+def _test_sample_line(counts: dict[str, int], cap: int | None) -> str:
+    evaluated = counts["n_test"]
+    eligible = counts.get("n_test_eligible", evaluated)
+    if evaluated < eligible:
+        return (
+            f"- Test evaluation on a seeded uniform sample of {evaluated:,} of the {eligible:,}"
+            f" eligible test rows (`test_max_rows` {cap:,}; the same draw for every family, no"
+            " reweighting needed): every metric is an estimate on that sample."
+        )
+    return f"- Test evaluation on every one of the {eligible:,} eligible test rows."
+
+
 def gate_status(gx_summary: dict[str, Any] | None) -> str:
     """`True`/`False` for a GX summary: one gate (`success`) or several (`{part: {success}}`)."""
     if not gx_summary:
@@ -158,7 +170,8 @@ def render_model_card(
         f"- Rows: train {result.counts['n_train']:,} ({result.counts['positives_train']:,}"
         f" positives), validation {result.counts['n_valid']:,}"
         f" ({result.counts['positives_valid']:,}), test {result.counts['n_test']:,}"
-        f" ({result.counts['positives_test']:,}).",
+        f" ({result.counts['positives_test']:,}) evaluated of"
+        f" {result.counts.get('n_test_eligible', result.counts['n_test']):,} eligible.",
         "- R1: only click events registered after the customer identified reach the features;"
         " anonymous sessions and pre-identification events are excluded at ingest.",
         f"- R3: no feature looks back more than {policy.retention_days} days; older events are"
@@ -176,10 +189,16 @@ def render_model_card(
         (
             f"- Negative subsampling: {negative_rate:.0%} of negative rows of the training and"
             f" validation months kept (seeded), weighted {1 / negative_rate:.2f} so scores stay"
-            " calibrated; the test months are not sampled."
+            " calibrated; the test months are never class-sampled."
             if negative_rate < 1
-            else "- No sampling: every eligible row of every month is used."
+            else "- No negative subsampling: every eligible row of the training and validation"
+            " months is used."
         ),
+        _test_sample_line(result.counts, params.get("test_max_rows")),
+        "- One sampling draw per row, shared by every family trained together: the families"
+        " keep the same negative rows where they are eligible, and LightGBM bins the union of"
+        " their training rows once (bin boundaries from that union; each family trains on its"
+        " own rows of it).",
         f"- SHAP summary on a seeded sample of at most {params['shap_rows']:,} test rows;"
         f" challenger fitted on at most {params['challenger_max_rows']:,} training rows.",
         "",

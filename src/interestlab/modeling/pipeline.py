@@ -25,14 +25,12 @@ from interestlab.modeling.promote import SCORE_QUANTILES_ARTIFACT
 from interestlab.modeling.registry import register_version
 from interestlab.modeling.train import (
     FamilyResult,
-    FittedFamily,
-    SkipFamily,
     SplitInfo,
     assign_split,
     check_training_set,
     evaluate_family,
     feature_catalogue,
-    fit_family,
+    fit_families,
     lightgbm_params,
     resolve_params,
     row_order,
@@ -216,9 +214,10 @@ def train_all(
     -------
     TrainingReport : per family the metrics, child run id and registered version.
 
-    Memory: besides `training_set` itself (not copied), one family's matrices at a time
-    (`fit_family`), then one chunk of test rows and every family's test scores
-    (`score_test_months`); the report keeps aggregates only.
+    Memory: besides `training_set` itself (not copied), the families' shared training rows
+    (float32 until LightGBM has binned them, then one byte per value) and one family's
+    subset at a time (`fit_families`), then one chunk of test rows and every family's test
+    scores (`score_test_months`); the report keeps aggregates only.
     """
     import mlflow
 
@@ -248,7 +247,6 @@ def train_all(
     )
     reports: dict[str, FamilyReport] = {}
     results: dict[str, FamilyResult] = {}
-    skipped: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="interestlab-train-") as scratch:
         base = Path(output_dir) if output_dir is not None else Path(scratch)
         with mlflow.start_run(
@@ -266,28 +264,29 @@ def train_all(
             mlflow.log_dict({"snapshots": lineage}, "lineage/snapshots.json")
             mlflow.log_dict(gx_summary or {}, "lineage/gx_summary.json")
             mlflow.log_dict(split.to_dict(), "lineage/split.json")
-            # Fit every family first (one family's matrices at a time), score the test months
-            # once for all of them (each chunk gathered once), then evaluate and log each.
-            fitted: list[FittedFamily] = []
-            for family in families:
-                step(f"train: {family}")
-                try:
-                    fitted.append(
-                        fit_family(
-                            frame,
-                            family,
-                            features=features,
-                            params=resolved,
-                            seed=seed,
-                            order=order,
-                        )
-                    )
-                except SkipFamily as reason:
-                    skipped[family] = str(reason)
-                    step(f"train: {family} skipped: {reason}")
-                # A family's matrices are gone; hand their heap back before the next family
+            # Fit every family first (their training rows gathered and binned once, each
+            # family trained on its subset), score the test months once for all of them (each
+            # chunk gathered once), then evaluate and log each.
+            step(f"train: fitting {len(families)} families on shared bins")
+
+            def fitted_one(family: str) -> None:
+                step(f"train: {family} fitted")
+                # Hand the family's freed arrays back to the system before the next one
                 # (glibc keeps freed arenas otherwise, and RSS grows family by family).
                 release_memory()
+
+            fitted, skipped = fit_families(
+                frame,
+                families,
+                features=features,
+                params=resolved,
+                seed=seed,
+                order=order,
+                on_fitted=fitted_one,
+            )
+            for family, reason in skipped.items():
+                step(f"train: {family} skipped: {reason}")
+            release_memory()
             step(f"train: scoring the test months for {len(fitted)} families")
             scores = score_test_months(frame, fitted, features)
             for fit in fitted:
