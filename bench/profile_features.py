@@ -1,9 +1,11 @@
 """Profile the phases of `build_features` / `build_training_set` on a bank and curated store.
 
-Times each phase once (wall seconds, peak RSS of the process so far): the consent
-universe, the raw-event scan into the compact daily/session tables, the click windows for
-one as-of and for 12 as-ofs from those tables, and identity + holdings + labels. Point
-PYTHONPATH at another source tree to compare a library change:
+Times each phase once (wall and CPU seconds, peak RSS of the process so far): the consent
+universe, the raw-event scan into the compact daily/session tables (one phase: the scan
+builds the packed keys the tables are counted from), the click windows for one as-of and
+for 12 as-ofs from those tables, the per-snapshot steps of `iter_snapshots` +
+`write_training_set` for the latest as-of (join, labels, collect, ids, parquet, hash), and
+the labels. Point PYTHONPATH at another source tree to compare a library change:
 
     nice -n 10 .venv/bin/python bench/profile_features.py --bank bench/out/bank-1000000 \\
         --store bench/out/store-1000000
@@ -15,7 +17,9 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -25,17 +29,85 @@ from interestlab.click_store import scan_clicks
 from interestlab.config import DEFAULT_AS_OF
 from interestlab.consent import consented_ids, events_in_granted_periods
 from interestlab.features import build_labels, monthly_as_ofs
-from interestlab.features.clicks import click_features, compact_events, compact_tables, day_number
-from interestlab.features.snapshots import customer_codes
-from interestlab.policy import as_of_moment, load_policy
+from interestlab.features.clicks import (
+    click_features,
+    click_features_many,
+    compact_events,
+    compact_tables,
+    day_number,
+)
+from interestlab.features.snapshots import _snapshot, _with_labels, content_hash, customer_codes
+from interestlab.policy import Policy, as_of_moment, load_policy
 from interestlab.storage import scan_table
 
 
-def phase(name: str, started: float) -> float:
+def now() -> tuple[float, float]:
+    """Wall and CPU seconds: on a shared 2-core machine wall time swings with the other
+    load, CPU time much less, so phases print both."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return time.perf_counter(), usage.ru_utime + usage.ru_stime
+
+
+def phase(name: str, started: tuple[float, float]) -> tuple[float, float]:
+    ended = now()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    now = time.perf_counter()
-    print(f"  {name:<44} {now - started:8.2f} s   process peak RSS {peak:8,.0f} MB", flush=True)
-    return now
+    wall, cpu = ended[0] - started[0], ended[1] - started[1]
+    print(
+        f"  {name:<44} {wall:8.2f} s  cpu {cpu:7.2f} s   process peak RSS {peak:8,.0f} MB",
+        flush=True,
+    )
+    return ended
+
+
+def per_snapshot(
+    click_rows: pl.DataFrame,
+    universe: pl.DataFrame,
+    codes: pl.DataFrame,
+    bank: Path,
+    *,
+    as_of: datetime,
+    policy: Policy,
+    retention_start: datetime,
+) -> None:
+    """The steps `iter_snapshots` + `write_training_set` repeat for every snapshot, timed.
+
+    Mirrors one loop turn of both (same calls, same order) for one as-of, after the click
+    windows: what a training set pays per snapshot on top of its share of the click passes.
+    """
+    print("  per snapshot (iter_snapshots + write_training_set), latest as-of:")
+    t = now()
+    customers, holdings, products = (
+        scan_table(bank, name).collect() for name in ("customers", "holdings", "products")
+    )
+    people = customers.join(codes, on="customer_id", how="inner").drop("customer_id")
+    accounts = holdings.join(codes, on="customer_id", how="inner").drop("customer_id")
+    coded_universe = universe.join(codes, on="customer_id").select("code")
+    t = phase("  bank tables read + coded (once a run)", t)
+    snapshot = _snapshot(
+        click_rows,
+        coded_universe,
+        people=people,
+        accounts=accounts,
+        products=products,
+        as_of=as_of,
+        policy=policy,
+        retention_start=retention_start,
+    )
+    snapshot.collect(engine="in-memory")
+    t = phase("  identity + holdings + click join, collect", t)
+    labelled = _with_labels(
+        snapshot, accounts, products, as_of=as_of, horizon_days=30, policy=policy
+    ).collect(engine="in-memory")
+    t = phase("  ... the same with labels, collect", t)
+    frame = labelled.sort("code")
+    ids = codes.get_column("customer_id").gather(frame.get_column("code"))
+    frame = frame.drop("code").insert_column(0, ids)
+    t = phase("  sort + customer ids", t)
+    with tempfile.TemporaryDirectory() as tmp:
+        frame.write_parquet(Path(tmp) / "part.parquet", compression="zstd", statistics=True)
+        t = phase(f"  write parquet zstd {frame.shape}", t)
+    content_hash(frame)
+    phase("  content hash", t)
 
 
 def main() -> None:
@@ -43,6 +115,11 @@ def main() -> None:
     parser.add_argument("--bank", type=Path, required=True)
     parser.add_argument("--store", type=Path, required=True)
     parser.add_argument("--snapshots", type=int, default=12)
+    parser.add_argument(
+        "--skip-labels",
+        action="store_true",
+        help="skip `build_labels` x snapshots (115 s and 17 GB peak RSS at 1M customers)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("INTERESTLAB_QUIET", "1")
     print(f"interestlab from {Path(interestlab.__file__).parent}, polars {pl.__version__}")
@@ -55,24 +132,20 @@ def main() -> None:
     ids = scan_table(args.bank, "customers").select("customer_id")
     clicks = scan_clicks(args.store)
 
-    t = time.perf_counter()
+    t = now()
     universes = [consented_ids(ids, consent, at=a, policy=policy) for a in as_ofs]
     codes = customer_codes(universes)
     t = phase(f"consent universes x{len(as_ofs)} + customer codes", t)
     coded = clicks.join(codes.lazy(), on="customer_id", how="inner").drop("customer_id")
     events = events_in_granted_periods(coded, consent, policy=policy, codes=codes)
-    compact = compact_events(
-        events, policy=policy, start=retention_start, end=max(as_ofs)
-    ).collect()
-    t = phase("scan + consent filter + integer coding", t)
-    daily, sessions, active = compact_tables(compact.lazy())
-    t = phase("daily / session / active-day tables", t)
+    compact = compact_events(events, policy=policy, start=retention_start, end=max(as_ofs))
+    daily, sessions, active = compact_tables(compact)
+    t = phase("scan + consent filter + daily/session/active", t)
     print(
-        f"    events {compact.height:,} ({compact.estimated_size('mb'):,.0f} MB),"
-        f" daily {daily.height:,} rows ({daily.estimated_size('mb'):,.0f} MB),"
-        f" sessions {sessions.height:,}, active days {active.height:,}"
+        f"    events {daily['n'].sum():,}, daily {daily.height:,} rows"
+        f" ({daily.estimated_size('mb'):,.0f} MB), sessions {sessions.height:,},"
+        f" active days {active.height:,}"
     )
-    del compact
     days = [day_number(a.astimezone(policy.zone).date()) for a in as_ofs]
     one = click_features(daily, sessions, active, as_of_day=days[-1])
     t = phase("click windows, latest as-of", t)
@@ -80,6 +153,21 @@ def main() -> None:
         click_features(daily, sessions, active, as_of_day=day)
     t = phase(f"click windows, {len(days)} as-ofs one by one", t)
     print(f"    latest {one.shape}")
+    for _ in click_features_many(daily, sessions, active, as_of_days=days):
+        pass
+    t = phase(f"click windows, {len(days)} as-ofs as iter_snapshots", t)
+    per_snapshot(
+        one,
+        universes[-1],
+        codes,
+        args.bank,
+        as_of=as_ofs[-1],
+        policy=policy,
+        retention_start=retention_start,
+    )
+    if args.skip_labels:
+        return
+    t = now()
     holdings = scan_table(args.bank, "holdings")
     products = scan_table(args.bank, "products")
     build_labels(holdings, products, as_ofs=as_ofs, horizon_days=30, policy=policy)

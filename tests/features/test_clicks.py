@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
@@ -19,6 +20,7 @@ from interestlab.features.clicks import (
     daily_activity,
     history_days,
     local_day_expr,
+    packed_events,
     session_starts,
     utc_offsets,
 )
@@ -263,15 +265,13 @@ def test_click_features_match_a_plain_per_event_reference(policy, as_of) -> None
     assert fast["code"].to_list() == sorted(ref["code"].unique().to_list())
 
 
-@pytest.mark.parametrize("n_events", [0, 1, 5_000])
-def test_compact_tables_equal_the_plain_group_bys(n_events) -> None:
-    # The tables of the plain group-bys, sorted by code and day, nulls kept, whatever the
-    # codes (full customer code range) and also without any event.
-    rng = random.Random(n_events)
-    events = pl.DataFrame(
+def _events(n_events: int, *, seed: int, sessions: list[int] | None = None) -> pl.DataFrame:
+    rng = random.Random(seed)
+    sessions = sessions or list(range(50))
+    return pl.DataFrame(
         {
             "code": [rng.choice([0, 7, 2**20 + 3, 2**32 - 1]) for _ in range(n_events)],
-            "session_id": [rng.randrange(50) for _ in range(n_events)],
+            "session_id": [rng.choice(sessions) for _ in range(n_events)],
             "day": [20_000 + rng.randrange(400) for _ in range(n_events)],
             "et": [rng.randrange(len(EVENT_TYPES)) for _ in range(n_events)],
             "fam": [rng.choice([None, *range(len(FAMILIES))]) for _ in range(n_events)],
@@ -286,13 +286,84 @@ def test_compact_tables_equal_the_plain_group_bys(n_events) -> None:
             "th": pl.UInt8,
         },
     )
+
+
+@pytest.mark.parametrize("n_events", [0, 1, 5_000])
+@pytest.mark.parametrize(
+    "sessions",
+    [
+        None,
+        # Session ids too far apart to pack with code and day: the group-by path.
+        [-(2**62), -5, 0, 3, 2**62],
+    ],
+)
+def test_compact_tables_equal_the_plain_group_bys(n_events, sessions) -> None:
+    # The tables of the plain group-bys, sorted by code and day (daily then by et, fam, th,
+    # nulls first), nulls kept, whatever the codes (full customer code range) and session
+    # ids, and also without any event.
+    events = _events(n_events, seed=n_events, sessions=sessions)
     daily, sessions, active = compact_tables(events.lazy())
-    for table in (daily, sessions, active):  # sorted by customer code, then day
-        keys_only = table.select("code", "day")
-        assert_frame_equal(keys_only, keys_only.sort("code", "day"))
     keys = ["code", "day", "et", "fam", "th"]
-    expected = daily_activity(events.lazy()).collect().sort(keys)
-    assert_frame_equal(daily.sort(keys), expected)
+    assert_frame_equal(daily, daily_activity(events.lazy()).collect().sort(keys))
     assert_frame_equal(sessions, session_starts(events.lazy()).collect().sort("code", "day"))
     assert_frame_equal(active, active_days(events.lazy()).collect().sort("code", "day"))
     assert daily["n"].sum() == n_events
+
+
+def test_compact_tables_keep_null_families_and_themes_apart_from_codes() -> None:
+    # Null fam/th are stored as 0 inside the key: they must come back null, not as code 0,
+    # and sort before every code; the extreme values of each field survive the packing.
+    events = pl.DataFrame(
+        {
+            "code": [2**32 - 1, 2**32 - 1, 2**32 - 1, 0, 0],
+            "session_id": [1, 1, 1, 2, 2],
+            "day": [2**21 - 1, 2**21 - 1, 2**21 - 1, -(2**21), -(2**21)],
+            "et": [7, 7, 0, 0, 0],
+            "fam": [14, None, 0, None, 0],
+            "th": [None, 6, 0, 0, None],
+        },
+        schema={
+            "code": pl.UInt32,
+            "session_id": pl.Int64,
+            "day": pl.Int32,
+            "et": pl.UInt8,
+            "fam": pl.UInt8,
+            "th": pl.UInt8,
+        },
+    )
+    daily, sessions, active = compact_tables(events.lazy())
+    expected = events.drop("session_id").with_columns(pl.lit(1, dtype=pl.UInt32).alias("n"))
+    assert_frame_equal(daily, expected.sort("code", "day", "et", "fam", "th"))
+    assert daily.row(1) == (0, -(2**21), 0, 0, None, 1)
+    assert sessions.rows() == [(0, -(2**21), 1), (2**32 - 1, 2**21 - 1, 1)]
+    assert active.rows() == [(0, -(2**21)), (2**32 - 1, 2**21 - 1)]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "found"),
+    [
+        ("day", 2**21, r"`day` in \[\d+, 2097152\]"),
+        ("day", -(2**21) - 1, r"`day` in \[-2097153, \d+\]"),
+        ("et", 8, r"`et` in \[\d, 8\]"),
+        ("fam", 15, r"`fam` in \[\d, 15\]"),
+        ("th", 7, r"`th` in \[\d, 7\]"),
+        ("code", None, r"found 1 null `code`"),
+        ("day", None, r"1 null `day`"),
+    ],
+)
+def test_packed_events_reject_values_the_key_cannot_hold(column, value, found) -> None:
+    # The first event gets the value (in a dtype wide enough for it), the others fit.
+    events = _events(20, seed=3)
+    dtype = pl.Int32 if column == "day" else pl.Int64
+    events = events.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit(value, dtype=dtype))
+        .otherwise(pl.col(column).cast(dtype))
+        .alias(column)
+    )
+    events = events.with_columns(pl.col("fam").fill_null(0), pl.col("th").fill_null(0))
+    expected = r"expected non-null `code` and `day`, `code` in \[0, 4294967295\], `day` in "
+    expected += r"\[-2097152, 2097151\], `et` in \[0, 7\], `fam` in \[0, 14\], `th` in \[0, 6\]"
+    with pytest.raises(ValueError, match=expected) as error:
+        packed_events(events.lazy())
+    assert re.search(found, str(error.value))

@@ -6,7 +6,9 @@ The raw events are read **once** and reduced to three compact, integer-coded tab
 `active_days` (customer code, local day). Every window of every as-of snapshot is then
 derived from these tables (`click_features_many`: a few snapshots per group-by pass, handed
 out one at a time so memory stays bounded by a pass), so a 12-snapshot training set reads
-the raw events once, not 12 times.
+the raw events once, not 12 times. The read itself materialises only one UInt64 key per
+event (customer code, day, event type, family and theme packed in bits) and its session
+id: the tables are counted by sorting these keys, not by hash group-bys on wide rows.
 
 Customers are integer codes (`code`, UInt32, given by the caller's `codes` table) and event
 type, family and theme are the physical codes of the contract's enums: grouping on small
@@ -150,20 +152,182 @@ def active_days(compact: pl.LazyFrame) -> pl.LazyFrame:
     return compact.select("code", "day").unique()
 
 
+# `compact_tables` counts by sorting one UInt64 per event instead of hash group-bys on five
+# columns. The key packs, from the high bits down, code (32 bits) | day + _DAY_OFFSET |
+# et | fam + 1 | th + 1 (a null fam/th is 0), so the key order is the order of
+# `sort("code", "day", "et", "fam", "th")` (nulls first) and a run of equal keys is one row
+# of `daily`. The widths of et/fam/th follow the contract's domains; the day gets the rest.
+_ET_BITS = (len(EVENT_TYPES) - 1).bit_length()
+_FAM_BITS = len(FAMILIES).bit_length()  # one value more: 0 stands for null
+_TH_BITS = len(THEMES).bit_length()
+_KIND_BITS = _ET_BITS + _FAM_BITS + _TH_BITS
+_CODE_BITS = 32  # every UInt32 customer code
+_DAY_BITS = 64 - _CODE_BITS - _KIND_BITS
+_DAY_OFFSET = 1 << (_DAY_BITS - 1)  # days before 1970 are negative
+_KEY_LIMITS = {  # column: (smallest, largest) value the key can hold
+    "code": (0, (1 << _CODE_BITS) - 1),
+    "day": (-_DAY_OFFSET, _DAY_OFFSET - 1),
+    "et": (0, (1 << _ET_BITS) - 1),
+    "fam": (0, (1 << _FAM_BITS) - 2),
+    "th": (0, (1 << _TH_BITS) - 2),
+}
+
+
+def _u64(value: int) -> pl.Expr:
+    return pl.lit(value, dtype=pl.UInt64)
+
+
+def _field(column: str, bits_below: int, *, offset: int = 0) -> pl.Expr:
+    # polars has no bit shift: multiplying by a power of two is the shift. Values outside
+    # the limits become null or wrap here; `_fits_key` masks them.
+    value = pl.col(column).cast(pl.Int64, strict=False) + offset
+    value = value.cast(pl.UInt64, strict=False)
+    return value * _u64(1 << bits_below)
+
+
+def _fits_key() -> pl.Expr:
+    checks = [
+        pl.col(column).is_null() | pl.col(column).is_between(low, high)
+        for column, (low, high) in _KEY_LIMITS.items()
+    ]
+    return pl.all_horizontal(pl.col("code").is_not_null(), pl.col("day").is_not_null(), *checks)
+
+
+def packed_events(compact: pl.LazyFrame) -> pl.DataFrame:
+    """`key, session_id`: each compact event as one UInt64 key and its session id.
+
+    The key (code | day | et | fam | th, see `_KEY_LIMITS`) is built inside the lazy query,
+    so the events are only ever materialised as these two columns (16 bytes an event).
+
+    Raises
+    ------
+    ValueError
+        When `code` or `day` is null or a value lies outside what its field of the key can
+        hold (checked in the same pass; the values found are read again only then).
+    """
+    key = (
+        _field("code", _DAY_BITS + _KIND_BITS)
+        + _field("day", _KIND_BITS, offset=_DAY_OFFSET)
+        + _field("et", _FAM_BITS + _TH_BITS)
+        + _field("fam", _TH_BITS, offset=1).fill_null(0)
+        + _field("th", 0, offset=1).fill_null(0)
+    )
+    packed = compact.select(
+        pl.when(_fits_key()).then(key).alias("key"), pl.col("session_id")
+    ).collect()
+    if packed.get_column("key").null_count():
+        found = compact.select(
+            *[pl.col(column).min().alias(f"{column}_min") for column in _KEY_LIMITS],
+            *[pl.col(column).max().alias(f"{column}_max") for column in _KEY_LIMITS],
+            *[pl.col(column).null_count().alias(f"{column}_nulls") for column in ("code", "day")],
+        ).collect()
+        found = found.row(0, named=True)
+        expected = ", ".join(f"`{c}` in [{lo}, {hi}]" for c, (lo, hi) in _KEY_LIMITS.items())
+        got = ", ".join(f"`{c}` in [{found[f'{c}_min']}, {found[f'{c}_max']}]" for c in _KEY_LIMITS)
+        msg = (
+            "compact events do not fit the packed UInt64 key: expected non-null `code` and"
+            f" `day`, {expected}; found {found['code_nulls']} null `code`,"
+            f" {found['day_nulls']} null `day`, {got}"
+        )
+        raise ValueError(msg)
+    return packed
+
+
+def _code_day(code_day: pl.Series) -> list[pl.Series]:
+    # code_day = a key without its kind bits: code (high bits) | day + _DAY_OFFSET.
+    day = (code_day % (1 << _DAY_BITS)).cast(pl.Int64) - _DAY_OFFSET
+    return [
+        (code_day // (1 << _DAY_BITS)).cast(pl.UInt32).alias("code"),
+        day.cast(pl.Int32).alias("day"),
+    ]
+
+
+def _runs(values: pl.Series) -> pl.DataFrame:
+    # `value, len` of each run of equal values of the sorted values.
+    return values.sort().rle().struct.unnest()
+
+
+def _session_code_days(packed: pl.DataFrame) -> pl.Series:
+    """The code_day of each (code, session_id)'s earliest day: one value per session.
+
+    Sort-based when (code, session_id - smallest, day - earliest) fits one UInt64 (2.5x
+    faster than the streaming group-by at 15M sessions, measured): once sorted, the first
+    row of a session holds its earliest day. Otherwise a streaming group-by.
+    """
+    code = pl.col("key") // _u64(1 << (_DAY_BITS + _KIND_BITS))
+    code_day = pl.col("key") // _u64(1 << _KIND_BITS)
+    day = code_day % _u64(1 << _DAY_BITS)
+    bounds = packed.select(
+        pl.col("key").max().alias("key"),
+        pl.col("session_id").min().alias("session_min"),
+        pl.col("session_id").max().alias("session_max"),
+        pl.col("session_id").null_count().alias("session_nulls"),
+        day.min().alias("day_min"),
+        day.max().alias("day_max"),
+    ).row(0, named=True)
+    if bounds["key"] is not None and bounds["session_nulls"] == 0:
+        code_bits = (bounds["key"] >> (_DAY_BITS + _KIND_BITS)).bit_length()
+        session_bits = (bounds["session_max"] - bounds["session_min"]).bit_length()
+        day_bits = (bounds["day_max"] - bounds["day_min"]).bit_length()
+        if code_bits + session_bits + day_bits <= 64:
+            session = (pl.col("session_id") - bounds["session_min"]).cast(pl.UInt64)
+            keys = packed.select(
+                code * _u64(1 << (session_bits + day_bits))
+                + session * _u64(1 << day_bits)
+                + (day - _u64(bounds["day_min"]))
+            ).to_series()
+            keys = keys.sort()
+            session_of = keys // (1 << day_bits)
+            first = keys.filter((session_of != session_of.shift(1)).fill_null(True))
+            del keys, session_of
+            first_day = first % (1 << day_bits) + bounds["day_min"]
+            return first // (1 << (session_bits + day_bits)) * (1 << _DAY_BITS) + first_day
+    # The streaming engine: in memory, this group-by took 3.5x the time and 2.5x the memory.
+    return (
+        packed.lazy()
+        .group_by(code.alias("code"), "session_id")
+        .agg(code_day.min().alias("code_day"))
+        .collect(engine="streaming")
+        .get_column("code_day")
+    )
+
+
 def compact_tables(compact: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """`(daily, sessions, active_days)` from one scan of the compact events.
 
-    The compact events are collected once (~13 bytes an event) and the three tables derived
-    from that frame (planning them as three lazy queries would scan and join the store
-    three times), each sorted by customer code and day.
+    The same tables as `daily_activity`, `session_starts` and `active_days`, sorted by
+    customer code and day (`daily` then by `et`, `fam`, `th`, nulls first), from the packed
+    keys (`packed_events`): sort, count the runs of equal keys, decode the fields. At 48M
+    events (1M customers) the tables cost ~8 CPU seconds after the scan instead of ~61 for
+    three hash group-bys on the materialised events, and the phase peaks at 2.9 GB instead
+    of 4.4 (bench/profile_features.py). The tables come sorted by customer code: every later
+    group-by then meets each customer's rows together (4x faster windows at 1M customers
+    than on hash-ordered rows).
     """
-    events = compact.collect()
-    # Sorted by customer code: every later group-by then meets each customer's rows together
-    # (4x faster windows at 1M customers than on hash-ordered rows, for a 2 s sort).
-    daily = daily_activity(events.lazy()).sort("code", "day").collect()
-    sessions = session_starts(events.lazy()).sort("code", "day").collect()
-    active = active_days(events.lazy()).sort("code", "day").collect()
-    return daily, sessions, active
+    packed = packed_events(compact)
+    sessions = _runs(_session_code_days(packed))
+    sessions = pl.DataFrame([*_code_day(sessions.get_column("value")), sessions.get_column("len")])
+    key = packed.get_column("key")
+    del packed  # the session ids are no longer needed
+    runs = _runs(key)
+    del key
+    kind = runs.get_column("value") % (1 << _KIND_BITS)
+    fam = (kind // (1 << _TH_BITS)) % (1 << _FAM_BITS)
+    th = kind % (1 << _TH_BITS)
+    code_day = runs.get_column("value") // (1 << _KIND_BITS)
+    daily = pl.DataFrame(
+        [
+            *_code_day(code_day),
+            (kind // (1 << (_FAM_BITS + _TH_BITS))).cast(pl.UInt8).alias("et"),
+            (fam.cast(pl.Int16) - 1).cast(pl.UInt8, strict=False).alias("fam"),
+            (th.cast(pl.Int16) - 1).cast(pl.UInt8, strict=False).alias("th"),
+            runs.get_column("len").alias("n"),
+        ]
+    )
+    del runs, kind, fam, th
+    # code_day is sorted: its runs are the distinct active days.
+    active = pl.DataFrame(_code_day(code_day.rle().struct.field("value")))
+    return daily, sessions.rename({"len": "n"}), active
 
 
 # How many as-of snapshots one pass over the compact tables computes. A pass computes every
