@@ -690,40 +690,40 @@ def _check_positives(counts: dict[str, int], params: dict[str, Any]) -> None:
 
 # Rows gathered per block when LightGBM bins the families' training union (`_row_blocks`).
 BIN_BLOCK_ROWS = 65_536
+# Rows LightGBM samples to find bin boundaries (its `bin_construct_sample_cnt` default).
+BIN_SAMPLE_ROWS = 200_000
 
 
 def _row_blocks(frame: pl.DataFrame, positions: np.ndarray, features: list[str]) -> Any:
-    """The rows `positions` of `frame` as a `lightgbm.Sequence`: LightGBM reads its bin
-    sample row by row (ascending) and then every row in batches; both are served from one
-    gathered block of `BIN_BLOCK_ROWS` rows at a time (C order, as LightGBM pushes rows)."""
+    """The rows `positions` of `frame` as a `lightgbm.Sequence` read in contiguous batches
+    (a Dataset with a `reference` only pushes rows, it does not sample): each batch is
+    gathered into one reused buffer and copied into another in C order, the layout
+    LightGBM pushes (fresh arrays per batch would page-fault a few GB at full size)."""
     import lightgbm as lgb
+
+    gathered = np.empty(BIN_BLOCK_ROWS * len(features), dtype=np.float32)
+    rows_major = np.empty((BIN_BLOCK_ROWS, len(features)), dtype=np.float32)
 
     class RowBlocks(lgb.Sequence):
         batch_size = BIN_BLOCK_ROWS
 
-        def __init__(self) -> None:
-            self.start, self.block = -1, np.empty((0, len(features)), dtype=np.float32)
-
         def __len__(self) -> int:
             return int(positions.size)
 
-        def _rows(self, start: int, stop: int) -> np.ndarray:
-            if start != self.start or stop - start > self.block.shape[0]:
-                matrix = gather_matrix(frame, positions[start:stop], features)
-                self.start, self.block = start, np.ascontiguousarray(matrix)
-            return self.block[: stop - start]
-
         def __getitem__(self, index: Any) -> np.ndarray:
-            if isinstance(index, slice):
-                start, stop, step = index.indices(len(self))
-                if step != 1:
-                    msg = f"row blocks: expected a contiguous slice, got step {step}"
-                    raise ValueError(msg)
-                return self._rows(start, stop)
-            index = int(index)
-            block = index - index % BIN_BLOCK_ROWS
-            rows = self._rows(block, min(block + BIN_BLOCK_ROWS, len(self)))
-            return rows[index - block].astype(np.float64)  # the bin sample is float64
+            start, stop, step = (
+                index.indices(len(self)) if isinstance(index, slice) else (index, index + 1, 1)
+            )
+            if step != 1 or stop - start > BIN_BLOCK_ROWS:
+                msg = (
+                    f"row blocks: expected a contiguous slice of at most {BIN_BLOCK_ROWS:,}"
+                    f" rows, got {index!r}"
+                )
+                raise ValueError(msg)
+            block = gather_matrix(frame, positions[start:stop], features, out=gathered)
+            np.copyto(rows_major[: stop - start], block)
+            out = rows_major[: stop - start]
+            return out if isinstance(index, slice) else out[0].astype(np.float64)
 
     return RowBlocks()
 
@@ -753,8 +753,9 @@ def fit_families(
     `min_positives` training positives, or a validation or test set of one class).
 
     The families share their rows (one sampling draw per row, `select_family_rows`), so the
-    union of their training rows is **binned by LightGBM once** (one `Dataset`, bin
-    boundaries from a sample of the union, rows pushed block by block); each family
+    union of their training rows is **binned by LightGBM once** (bin boundaries from a
+    seeded sample of at most `BIN_SAMPLE_ROWS` union rows, every row pushed block by block
+    into one `Dataset`); each family
     trains on a `Dataset.subset` of it with its own labels and weights (likewise for the
     validation month). Results are deterministic for a given set, parameters and seed, and
     do not depend on the frame's row order; they do depend on which families are fitted
@@ -793,12 +794,24 @@ def fit_families(
     for name in (TRAIN, VALID):
         union[name], union_ranks[name] = _union(order, [r.positions[name] for r in rows.values()])
     x_valid = gather_matrix(frame, union[VALID], features)
-    # The training union is binned from blocks of rows (never one float32 matrix: at full
-    # size it would be 3.5 GB on top of the set). Labels of the shared Datasets are
-    # placeholders: each family's subset gets its own.
+    # Bin boundaries from a seeded sample of the training union (all of it up to
+    # `BIN_SAMPLE_ROWS` rows: then exactly LightGBM's own binning of the union), then every
+    # union row pushed through them block by block: never one float32 matrix of the union
+    # (3.5 GB at full size). Labels of the shared Datasets are placeholders: each family's
+    # subset gets its own.
+    sample = union[TRAIN][_sample(union[TRAIN].size, BIN_SAMPLE_ROWS, seed=seed)]
+    bins = lgb.Dataset(
+        gather_matrix(frame, sample, features),
+        label=np.zeros(sample.size, dtype=np.float32),
+        feature_name=features,
+        categorical_feature=categorical,
+        params=lgb_params,
+        free_raw_data=True,
+    ).construct()
     shared[TRAIN] = lgb.Dataset(
         [_row_blocks(frame, union[TRAIN], features)],
         label=np.zeros(union[TRAIN].size, dtype=np.float32),
+        reference=bins,
         feature_name=features,
         categorical_feature=categorical,
         params=lgb_params,
