@@ -509,3 +509,30 @@ def test_fit_families_reports_skipped_families(make_set, small_params) -> None:
     assert "fewer than min_positives=1000000" in skipped["mortgage"]
     with pytest.raises(SkipFamily, match="fewer than min_positives"):
         fit_family(frame, "savings", features=features, params=params, seed=5)
+
+
+def test_families_are_binned_in_groups_below_the_union_cap(
+    make_set, small_params, monkeypatch
+) -> None:
+    from interestlab.modeling import train
+    from interestlab.policy import load_policy
+
+    frame, _ = assign_split(make_set(), n_test_months=2, policy=load_policy())
+    features = feature_columns(frame)
+    params = resolve_params({**small_params, "negative_rate": 0.5})
+    order = train.row_order(frame)
+    rows = {
+        f: train.select_family_rows(frame, f, negative_rate=0.5, seed=5, order=order)
+        for f in ("mortgage", "savings")
+    }
+    assert train._binning_groups(order, dict(rows)) == [["mortgage", "savings"]]
+    monkeypatch.setattr(train, "BIN_UNION_MAX_ROWS", 1)
+    assert train._binning_groups(order, dict(rows)) == [["mortgage"], ["savings"]]
+    # Binned alone, each family gets exactly the model it gets when fitted alone.
+    together, _ = train.fit_families(
+        frame, ["mortgage", "savings"], features=features, params=params, seed=5
+    )
+    for fit in together:
+        alone = train.fit_family(frame, fit.family, features=features, params=params, seed=5)
+        assert fit.booster.model_to_string() == alone.booster.model_to_string()
+        assert fit.valid_auc == alone.valid_auc

@@ -9,6 +9,7 @@ artifacts are aggregates (curves, bins, importances, quantiles).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 from dataclasses import dataclass, field
@@ -152,21 +153,24 @@ def _pip_requirements() -> list[str]:
     ]
 
 
-def _write_family_artifacts(result: FamilyResult, card: str, folder: Path) -> dict[str, Path]:
-    (folder / "plots").mkdir(parents=True, exist_ok=True)
+def _write_family_artifacts(result: FamilyResult, card: str, folder: Path) -> None:
+    # The PNG plots are already in `folder / "plots"` (`plots.write_family_plots`).
     (folder / "evaluation").mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for stem, figure in plots.family_figures(result).items():
-        path = folder / "plots" / f"{stem}.png"
-        figure.savefig(path)
-        paths[stem] = path
     result.segments.write_csv(folder / "evaluation" / "segments.csv")
     result.reliability.write_csv(folder / "evaluation" / "reliability.csv")
     result.importance.write_csv(folder / "evaluation" / "importance_gain.csv")
     result.shap.write_csv(folder / "evaluation" / "shap_summary.csv")
     (folder / SCORE_QUANTILES_ARTIFACT).write_text(json.dumps(result.score_quantiles))
     (folder / "model_card.md").write_text(card)
-    return paths
+
+
+def _plot_worker() -> Any:
+    """One spawned process that renders a family's plots while the next family is evaluated
+    and the previous one logged (matplotlib holds the GIL: a thread would not overlap)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
 
 
 def _family_metrics(result: FamilyResult) -> dict[str, float]:
@@ -287,42 +291,61 @@ def train_all(
             for family, reason in skipped.items():
                 step(f"train: {family} skipped: {reason}")
             release_memory()
-            step(f"train: scoring the test months for {len(fitted)} families")
-            scores = score_test_months(frame, fitted, features)
-            for fit in fitted:
-                family = fit.family
-                result = evaluate_family(
-                    frame,
-                    fit,
-                    scores.pop(family),
-                    features=features,
-                    params=resolved,
-                    seed=seed,
-                    truth=truth,
-                )
-                reports[family] = _log_family(
-                    result,
-                    base=base / family,
-                    tags=tags,
-                    resolved=resolved,
-                    split=split,
-                    policy=policy,
-                    lineage=lineage,
-                    gx_summary=gx_summary,
-                    trainer=trainer,
-                    seed=seed,
-                    commit=commit,
-                    catalogue=catalogue,
-                    experiment_id=experiment_id,
-                    parent_run_id=parent.info.run_id,
-                    keep_plots=output_dir is not None,
-                )
-                results[family] = result
-                step(
-                    f"train: {family} version {reports[family].version}: test AUC"
-                    f" {result.metrics['auc']:.3f}"
-                    f" (challenger {result.challenger_metrics['auc']:.3f})"
-                )
+            with _plot_worker() as plotter:
+                plotter.submit(plots.warm_up)  # starts the worker while the test months are scored
+                step(f"train: scoring the test months for {len(fitted)} families")
+                scores = score_test_months(frame, fitted, features)
+
+                # Pipelined: family k's plots render in the worker while the main process
+                # evaluates family k+1, then logs family k (its plots done by then).
+                def log(result: FamilyResult, plotted: Any) -> None:
+                    family = result.family
+                    reports[family] = _log_family(
+                        result,
+                        plot_paths=plotted.result(),  # the PNGs, in `base / family / "plots"`
+                        base=base / family,
+                        tags=tags,
+                        resolved=resolved,
+                        split=split,
+                        policy=policy,
+                        lineage=lineage,
+                        gx_summary=gx_summary,
+                        trainer=trainer,
+                        seed=seed,
+                        commit=commit,
+                        catalogue=catalogue,
+                        experiment_id=experiment_id,
+                        parent_run_id=parent.info.run_id,
+                        keep_plots=output_dir is not None,
+                    )
+                    results[family] = result
+                    step(
+                        f"train: {family} version {reports[family].version}: test AUC"
+                        f" {result.metrics['auc']:.3f}"
+                        f" (challenger {result.challenger_metrics['auc']:.3f})"
+                    )
+
+                pending: tuple[FamilyResult, Any] | None = None
+                for fit in fitted:
+                    result = evaluate_family(
+                        frame,
+                        fit,
+                        scores.pop(fit.family),
+                        features=features,
+                        params=resolved,
+                        seed=seed,
+                        truth=truth,
+                    )
+                    plotted = plotter.submit(
+                        plots.write_family_plots,
+                        dataclasses.replace(result, booster=None),
+                        base / fit.family / "plots",
+                    )
+                    if pending is not None:
+                        log(*pending)
+                    pending = (result, plotted)
+                if pending is not None:
+                    log(*pending)
             report = TrainingReport(
                 parent.info.run_id, experiment_id, split, reports, skipped, results
             )
@@ -350,6 +373,7 @@ def _log_family(
     experiment_id: str,
     parent_run_id: str,
     keep_plots: bool,
+    plot_paths: dict[str, Path],
 ) -> FamilyReport:
     import mlflow
     from mlflow.models import infer_signature
@@ -375,7 +399,7 @@ def _log_family(
             seed=seed,
             catalogue=catalogue,
         )
-        paths = _write_family_artifacts(result, card, base)
+        _write_family_artifacts(result, card, base)
         mlflow.log_params(
             tracking.flatten(lightgbm_params(resolved, seed=seed), prefix="lightgbm.")
             | {
@@ -423,7 +447,7 @@ def _log_family(
         truth=result.truth,
         best_iteration=result.best_iteration,
         earns_its_place=result.earns_its_place,
-        plots=paths if keep_plots else {},
+        plots=plot_paths if keep_plots else {},
         model_card=card,
     )
 

@@ -176,3 +176,27 @@ def family_figures(result: Any) -> dict[str, Any]:
     if result.segments.height:
         figures["segments"] = segment_figure(result.segments, title=f"{family}: AUC per segment")
     return figures
+
+
+def warm_up() -> None:
+    """Import matplotlib's figure and Agg canvas (a worker process calls it once, early)."""
+    from matplotlib.backends import backend_agg  # noqa: F401
+    from matplotlib.figure import Figure  # noqa: F401
+
+
+def write_family_plots(result: Any, folder: Any) -> dict[str, Any]:
+    """Render `family_figures(result)` as PNG files in `folder`: `{stem: path}`.
+
+    Runs in the training's plot worker process (`pipeline.train_all`), so it takes a
+    result without its booster (`dataclasses.replace(result, booster=None)`).
+    """
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for stem, figure in family_figures(result).items():
+        path = folder / f"{stem}.png"
+        figure.savefig(path)
+        paths[stem] = path
+    return paths

@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from interestlab.contract import FAMILIES
+from interestlab.memory import release_memory
 from interestlab.modeling import evaluate
 from interestlab.modeling.challenger import CHALLENGER_NAME, LogisticChallenger
 from interestlab.policy import Policy
@@ -34,6 +35,8 @@ LABEL_PREFIX = "label__"
 SPLIT_COLUMN = "split"
 TRAIN, VALID, TEST = "train", "valid", "test"
 SPLIT_CODES = {TRAIN: 0, VALID: 1, TEST: 2}  # small integer codes of `split`, in time order
+# The `split` column: one byte a row (a string column is ~450 MB at 12M rows).
+SPLIT_DTYPE = pl.Enum(list(SPLIT_CODES))
 # Identity features whose levels define the segments of the per-segment evaluation.
 SEGMENT_FEATURES = {
     "language": "id__language",
@@ -246,6 +249,7 @@ def assign_split(
         .when(as_of.is_in(pl.Series(in_valid, dtype=moments.dtype).implode()))
         .then(pl.lit(VALID))
         .otherwise(pl.lit(TRAIN))
+        .cast(SPLIT_DTYPE)
         .alias(SPLIT_COLUMN)
     )
     local_dates = sorted({str(day) for day in local.dt.date().to_list()})
@@ -362,7 +366,7 @@ def row_order(frame: pl.DataFrame) -> RowOrder:
         pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"),
         "as_of",
         "customer_id",
-        pl.col(SPLIT_COLUMN).replace_strict(SPLIT_CODES, return_dtype=pl.Int8).alias("_split"),
+        pl.col(SPLIT_COLUMN).cast(SPLIT_DTYPE).to_physical().cast(pl.Int8).alias("_split"),
     )
     in_order = keys.select(
         (
@@ -692,6 +696,9 @@ def _check_positives(counts: dict[str, int], params: dict[str, Any]) -> None:
 BIN_BLOCK_ROWS = 65_536
 # Rows LightGBM samples to find bin boundaries (its `bin_construct_sample_cnt` default).
 BIN_SAMPLE_ROWS = 200_000
+# Largest union of training rows binned at once: LightGBM keeps ~400 bytes a row of 183
+# features (1.2 GB at 3M rows); families are binned in groups below it (`fit_families`).
+BIN_UNION_MAX_ROWS = 3_000_000
 
 
 def _row_blocks(frame: pl.DataFrame, positions: np.ndarray, features: list[str]) -> Any:
@@ -755,17 +762,17 @@ def fit_families(
     The families share their rows (one sampling draw per row, `select_family_rows`), so the
     union of their training rows is **binned by LightGBM once** (bin boundaries from a
     seeded sample of at most `BIN_SAMPLE_ROWS` union rows, every row pushed block by block
-    into one `Dataset`); each family
+    into one `Dataset`; families in groups whose union stays within `BIN_UNION_MAX_ROWS`,
+    one binning per group); each family
     trains on a `Dataset.subset` of it with its own labels and weights (likewise for the
     validation month). Results are deterministic for a given set, parameters and seed, and
     do not depend on the frame's row order; they do depend on which families are fitted
     together (the binning sample), so `fit_family` (one family) can differ from this.
 
-    Memory: LightGBM's binned union (one byte per value), filled from blocks of
-    `BIN_BLOCK_ROWS` gathered rows; the validation union (float32) for the validation AUC.
+    Memory: one group's binned union at a time (~400 bytes a row), filled from blocks of
+    `BIN_BLOCK_ROWS` gathered rows, and one family's subset.
     `on_fitted(family)` is called after each family (e.g. progress, heap release).
     """
-    import lightgbm as lgb
 
     order = order if order is not None else row_order(frame)
     rows: dict[str, FamilyRows] = {}
@@ -787,17 +794,67 @@ def fit_families(
         rows[family] = chosen
     if not rows:
         return [], skipped
+    release_memory()  # the selection's temporaries (12M-row masks) before LightGBM bins
+    fitted = []
+    for group in _binning_groups(order, rows):
+        fitted += _fit_group(
+            frame,
+            {family: rows.pop(family) for family in group},
+            features=features,
+            params=params,
+            seed=seed,
+            order=order,
+            on_fitted=on_fitted,
+        )
+        release_memory()  # the group's binned rows before the next group is binned
+    return fitted, skipped
+
+
+def _binning_groups(order: RowOrder, rows: dict[str, FamilyRows]) -> list[list[str]]:
+    """Families in order, grouped so that each group's union of training rows stays within
+    `BIN_UNION_MAX_ROWS` (a family whose own rows exceed it forms a group alone)."""
+    groups: list[list[str]] = []
+    mask = np.zeros(order.positions.size, dtype=bool)
+    for family, chosen in rows.items():
+        ranks = order.ranks(chosen.positions[TRAIN])
+        grown = mask.copy()
+        grown[ranks] = True
+        if groups and np.count_nonzero(grown) > BIN_UNION_MAX_ROWS:
+            mask[:] = False
+            mask[ranks] = True
+            groups.append([family])
+        else:
+            mask = grown
+            if groups:
+                groups[-1].append(family)
+            else:
+                groups.append([family])
+    return groups
+
+
+def _fit_group(
+    frame: pl.DataFrame,
+    rows: dict[str, FamilyRows],
+    *,
+    features: list[str],
+    params: dict[str, Any],
+    seed: int,
+    order: RowOrder,
+    on_fitted: Callable[[str], None] | None,
+) -> list[FittedFamily]:
+    # One binning of the group's union of training (and validation) rows, then each family
+    # trained on its subset (see `fit_families`).
+    import lightgbm as lgb
 
     categorical = categorical_features(features)
     lgb_params = lightgbm_params(params, seed=seed)
     union, union_ranks, shared = {}, {}, {}
     for name in (TRAIN, VALID):
         union[name], union_ranks[name] = _union(order, [r.positions[name] for r in rows.values()])
-    x_valid = gather_matrix(frame, union[VALID], features)
     # Bin boundaries from a seeded sample of the training union (all of it up to
     # `BIN_SAMPLE_ROWS` rows: then exactly LightGBM's own binning of the union), then every
     # union row pushed through them block by block: never one float32 matrix of the union
-    # (3.5 GB at full size). Labels of the shared Datasets are placeholders: each family's
+    # (2 GB at full size). Labels of the shared Datasets are placeholders: each family's
     # subset gets its own.
     sample = union[TRAIN][_sample(union[TRAIN].size, BIN_SAMPLE_ROWS, seed=seed)]
     bins = lgb.Dataset(
@@ -818,8 +875,8 @@ def fit_families(
         free_raw_data=True,
     ).construct()
     shared[VALID] = lgb.Dataset(
-        x_valid,
-        label=np.zeros(x_valid.shape[0], dtype=np.float32),
+        gather_matrix(frame, union[VALID], features),
+        label=np.zeros(union[VALID].size, dtype=np.float32),
         reference=shared[TRAIN],
         feature_name=features,
         categorical_feature=categorical,
@@ -829,11 +886,11 @@ def fit_families(
 
     fitted = []
     for family, chosen in rows.items():
-        subsets, where = {}, {}
+        subsets = {}
         for name in (TRAIN, VALID):
-            where[name] = np.searchsorted(union_ranks[name], order.ranks(chosen.positions[name]))
+            where = np.searchsorted(union_ranks[name], order.ranks(chosen.positions[name]))
             # A list: `subset` sorts its indices in Python (a numpy array sorts 3x slower).
-            subset = shared[name].subset(where[name].tolist(), params=lgb_params).construct()
+            subset = shared[name].subset(where.tolist(), params=lgb_params).construct()
             subset.set_label(chosen.labels[name])
             subset.set_weight(chosen.weights[name])
             subsets[name] = subset
@@ -841,8 +898,11 @@ def fit_families(
         booster.free_dataset()  # the boosters live until every family is evaluated
         del subsets
         best = booster.best_iteration or None
-        valid_scores = booster.predict(x_valid[where[VALID]], num_iteration=best)
-        valid_auc = evaluate.roc_auc(chosen.labels[VALID], valid_scores)
+        x_valid = gather_matrix(frame, chosen.positions[VALID], features)
+        valid_auc = evaluate.roc_auc(
+            chosen.labels[VALID], booster.predict(x_valid, num_iteration=best)
+        )
+        del x_valid
         picked = _sample(
             chosen.positions[TRAIN].size, int(params["challenger_max_rows"]), seed=seed
         )
@@ -873,7 +933,7 @@ def fit_families(
         )
         if on_fitted is not None:
             on_fitted(family)
-    return fitted, skipped
+    return fitted
 
 
 def fit_family(
