@@ -4,8 +4,8 @@ Times each phase once (wall and CPU seconds, peak RSS of the process so far): th
 universe, the raw-event scan into the compact daily/session tables (one phase: the scan
 builds the packed keys the tables are counted from), the click windows for one as-of and
 for 12 as-ofs from those tables, the per-snapshot steps of `iter_snapshots` +
-`write_training_set` for the latest as-of (join, labels, collect, ids, parquet, hash), and
-the labels. Point PYTHONPATH at another source tree to compare a library change:
+`write_training_set` for the latest as-of (holdings and labels per pass, assembly, ids,
+parquet, hash), and the labels. Point PYTHONPATH at another source tree to compare a library change:
 
     nice -n 10 .venv/bin/python bench/profile_features.py --bank bench/out/bank-1000000 \\
         --store bench/out/store-1000000
@@ -30,13 +30,16 @@ from interestlab.config import DEFAULT_AS_OF
 from interestlab.consent import consented_ids, events_in_granted_periods
 from interestlab.features import build_labels, monthly_as_ofs
 from interestlab.features.clicks import (
+    SNAPSHOTS_PER_PASS,
     click_features,
     click_features_many,
     compact_events,
     compact_tables,
     day_number,
 )
-from interestlab.features.snapshots import _snapshot, _with_labels, content_hash, customer_codes
+from interestlab.features.holdings import holding_features_many
+from interestlab.features.labels import label_columns_many
+from interestlab.features.snapshots import _snapshot, content_hash, customer_codes
 from interestlab.policy import Policy, as_of_moment, load_policy
 from interestlab.storage import scan_table
 
@@ -65,49 +68,55 @@ def per_snapshot(
     codes: pl.DataFrame,
     bank: Path,
     *,
-    as_of: datetime,
+    as_ofs: list[datetime],
     policy: Policy,
     retention_start: datetime,
 ) -> None:
     """The steps `iter_snapshots` + `write_training_set` repeat for every snapshot, timed.
 
-    Mirrors one loop turn of both (same calls, same order) for one as-of, after the click
-    windows: what a training set pays per snapshot on top of its share of the click passes.
+    Mirrors one loop turn of both (same calls, same order) for the latest as-of, after the
+    click windows: what a training set pays per snapshot on top of its share of the click
+    passes. Holdings and labels are grouped once per pass of `SNAPSHOTS_PER_PASS` as-ofs;
+    the parquet write and the hash run in a worker thread, beside the next snapshot.
     """
     print("  per snapshot (iter_snapshots + write_training_set), latest as-of:")
     t = now()
     customers, holdings, products = (
         scan_table(bank, name).collect() for name in ("customers", "holdings", "products")
     )
-    people = customers.join(codes, on="customer_id", how="inner").drop("customer_id")
+    people = customers.join(codes, on="customer_id", how="inner").drop("customer_id").sort("code")
     accounts = holdings.join(codes, on="customer_id", how="inner").drop("customer_id")
     coded_universe = universe.join(codes, on="customer_id").select("code")
     t = phase("  bank tables read + coded (once a run)", t)
-    snapshot = _snapshot(
-        click_rows,
-        coded_universe,
-        people=people,
-        accounts=accounts,
-        products=products,
-        as_of=as_of,
-        policy=policy,
-        retention_start=retention_start,
+    as_of = as_ofs[-1]
+    days = [day_number(a.astimezone(policy.zone).date()) for a in as_ofs]
+    batch = SNAPSHOTS_PER_PASS
+    held = holding_features_many(
+        accounts.lazy(), products.lazy(), as_of_days=days[-batch:], key="code"
     )
-    snapshot.collect(engine="in-memory")
-    t = phase("  identity + holdings + click join, collect", t)
-    labelled = _with_labels(
-        snapshot, accounts, products, as_of=as_of, horizon_days=30, policy=policy
-    ).collect(engine="in-memory")
-    t = phase("  ... the same with labels, collect", t)
-    frame = labelled.sort("code")
+    t = phase(f"  holdings, one pass of {len(held)} as-ofs", t)
+    labels = label_columns_many(
+        accounts, products, as_ofs=as_ofs[-batch:], horizon_days=30, policy=policy, key="code"
+    )
+    t = phase(f"  labels, one pass of {len(labels)} as-ofs", t)
+    kwargs = {
+        "people": people,
+        "as_of": as_of,
+        "policy": policy,
+        "retention_start": retention_start,
+    }
+    _snapshot(click_rows, coded_universe, held=held[-1], labels=None, **kwargs)
+    t = phase("  identity + click and holding columns", t)
+    frame = _snapshot(click_rows, coded_universe, held=held[-1], labels=labels[-1], **kwargs)
+    t = phase("  ... the same with labels", t)
     ids = codes.get_column("customer_id").gather(frame.get_column("code"))
     frame = frame.drop("code").insert_column(0, ids)
-    t = phase("  sort + customer ids", t)
+    t = phase("  customer ids", t)
     with tempfile.TemporaryDirectory() as tmp:
         frame.write_parquet(Path(tmp) / "part.parquet", compression="zstd", statistics=True)
-        t = phase(f"  write parquet zstd {frame.shape}", t)
+        t = phase(f"  write parquet zstd {frame.shape} (worker thread)", t)
     content_hash(frame)
-    phase("  content hash", t)
+    phase("  content hash (worker thread)", t)
 
 
 def main() -> None:
@@ -161,7 +170,7 @@ def main() -> None:
         universes[-1],
         codes,
         args.bank,
-        as_of=as_ofs[-1],
+        as_ofs=as_ofs,
         policy=policy,
         retention_start=retention_start,
     )

@@ -11,7 +11,7 @@ from polars.testing import assert_frame_equal
 
 from interestlab.features import build_labels, monthly_as_ofs
 from interestlab.features.clicks import local_day
-from interestlab.features.labels import label_columns
+from interestlab.features.labels import label_columns, label_columns_many
 from interestlab.policy import as_of_moment
 
 from .frames import PRODUCTS
@@ -127,3 +127,23 @@ def test_label_columns_are_build_labels_pivoted(policy, as_of) -> None:
     wide = wide.sort("customer_id").rename(lambda c: c.removeprefix("label__"))
     assert_frame_equal(wide, expected.select(wide.columns))
     assert wide.filter(pl.col("customer_id") == "C2")["mortgage"].to_list() == [1]
+
+
+def test_label_columns_of_many_as_ofs_equal_one_as_of_at_a_time(policy, as_of) -> None:
+    rows = [
+        holding("C1", "savings", date(2026, 11, 20)),
+        holding("C1", "mortgage", date(2010, 1, 1)),
+        holding("C2", "mortgage", date(2010, 1, 1), closed=date(2026, 10, 1)),
+        holding("C2", "mortgage", date(2026, 12, 1)),
+        holding("C3", "credit_card", date(2026, 10, 20)),
+        holding("C3", "car_loan", date(2026, 9, 16)),
+    ]
+    tables = (frame("holdings", rows).lazy(), frame("products", PRODUCTS).lazy())
+    as_ofs = monthly_as_ofs(as_of, n_snapshots=3, horizon_days=30, policy=policy) + [as_of]
+    many = label_columns_many(*tables, as_ofs=as_ofs, horizon_days=30, policy=policy)
+    assert len(many) == len(as_ofs)
+    for moment, got in zip(as_ofs, many, strict=True):
+        one_as_of = label_columns(*tables, as_of=moment, horizon_days=30, policy=policy)
+        assert_frame_equal(got.sort("customer_id"), one_as_of.collect().sort("customer_id"))
+    with pytest.raises(ValueError, match="`horizon_days` must be a positive integer"):
+        label_columns_many(*tables, as_ofs=as_ofs, horizon_days=0, policy=policy)

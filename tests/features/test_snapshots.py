@@ -412,3 +412,60 @@ def test_content_hash_ignores_what_lies_under_nulls() -> None:
     assert content_hash(base) != content_hash(base.with_columns(pl.col("label").fill_null(0)))
     empty = pl.DataFrame({"label": pl.Series([None, None], dtype=pl.Int8)})
     assert content_hash(empty) != content_hash(empty.head(1))
+
+
+def test_content_hash_ignores_a_validity_buffer_without_nulls(tmp_path) -> None:
+    # `fill_null` (or a gather) can leave a validity buffer of all-set bits, which a parquet
+    # read does not have: same content, same hash.
+    filled = pl.DataFrame({"n": pl.Series([1.0, None], dtype=pl.Float32)}).select(
+        pl.col("n").fill_null(0)
+    )
+    plain = pl.DataFrame({"n": pl.Series([1.0, 0.0], dtype=pl.Float32)})
+    filled.write_parquet(tmp_path / "f.parquet")
+    assert content_hash(filled) == content_hash(plain)
+    assert content_hash(pl.read_parquet(tmp_path / "f.parquet")) == content_hash(plain)
+    assert content_hash(plain) != content_hash(plain.with_columns(pl.col("n").cast(pl.Float64)))
+
+
+def test_training_set_writer_failure_leaves_nothing(three, policy, tmp_path, monkeypatch) -> None:
+    # Parts are written by a worker thread while the next snapshot is built: its error is
+    # raised by `write_training_set`, after the worker stopped, and nothing is left behind.
+    kwargs, common = three
+    as_ofs = common["as_ofs"]
+    written = []
+
+    def failing_write(snapshot: pl.DataFrame, path) -> str:
+        written.append(path.name)
+        if len(written) == 2:
+            raise OSError("disk full")
+        snapshot.write_parquet(path)
+        return content_hash(snapshot)
+
+    monkeypatch.setattr("interestlab.features.snapshots._write_part", failing_write)
+    with pytest.raises(OSError, match="disk full"):
+        write_training_set(
+            iter_snapshots(**kwargs, **common, horizon_days=30),
+            tmp_path / "t",
+            as_ofs=as_ofs,
+            policy=policy,
+            oldest_input_ts=None,
+        )
+    assert written == ["part-00.parquet", "part-01.parquet"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_snapshot_parts_hash_as_their_files(three, policy, tmp_path) -> None:
+    # The hash the writer records for a part is the hash of the part read back.
+    kwargs, common = three
+    lineage = write_training_set(
+        iter_snapshots(**kwargs, **common, horizon_days=30),
+        tmp_path / "t",
+        as_ofs=common["as_ofs"],
+        policy=policy,
+        oldest_input_ts=None,
+    )
+    for part, snapshot in zip(
+        lineage["parts"], iter_snapshots(**kwargs, **common, horizon_days=30), strict=True
+    ):
+        assert part["content_hash"] == content_hash(snapshot)
+        assert part["content_hash"] == content_hash(pl.read_parquet(tmp_path / "t" / part["file"]))

@@ -114,19 +114,56 @@ def label_columns(
     """
     check_horizon(horizon_days)
     day = day_number(check_as_of(as_of, policy))
-    opened = pl.col("opened_day").is_between(day, day + horizon_days - 1)
     return (
         holdings_with_family(holdings, products, key=key)
         .group_by(key)
-        .agg(
-            pl.when((held_at(day) & (pl.col("family") == family)).any())
-            .then(None)
-            .otherwise((opened & (pl.col("family") == family)).any())
-            .cast(pl.Int8)
-            .alias(f"label__{family}")
-            for family in FAMILIES
-        )
+        .agg(_label_measures(day, horizon_days))
     )
+
+
+def _label_measures(day: int, horizon_days: int) -> list[pl.Expr]:
+    opened = pl.col("opened_day").is_between(day, day + horizon_days - 1)
+    return [
+        pl.when((held_at(day) & (pl.col("family") == family)).any())
+        .then(None)
+        .otherwise((opened & (pl.col("family") == family)).any())
+        .cast(pl.Int8)
+        .alias(f"label__{family}")
+        for family in FAMILIES
+    ]
+
+
+def label_columns_many(
+    holdings: pl.LazyFrame | pl.DataFrame,
+    products: pl.LazyFrame | pl.DataFrame,
+    *,
+    as_ofs: list[datetime],
+    horizon_days: int,
+    policy: Policy,
+    key: str = "customer_id",
+) -> list[pl.DataFrame]:
+    """`label_columns` at each of `as_ofs` (same rows and columns), from one group-by.
+
+    The accounts are grouped once for every as-of instead of once per as-of. Every frame
+    has the same customers (those with any account), in the same, unspecified order.
+    """
+    check_horizon(horizon_days)
+    days = [day_number(check_as_of(as_of, policy)) for as_of in as_ofs]
+    grouped = (
+        holdings_with_family(holdings, products, key=key)
+        .group_by(key)
+        .agg(
+            expr.name.suffix(f"#{index}")
+            for index, day in enumerate(days)
+            for expr in _label_measures(day, horizon_days)
+        )
+        .collect()
+    )
+    names = [f"label__{family}" for family in FAMILIES]
+    return [
+        grouped.select(key, *[pl.col(f"{name}#{index}").alias(name) for name in names])
+        for index in range(len(days))
+    ]
 
 
 def monthly_as_ofs(

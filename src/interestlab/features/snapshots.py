@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import polars as pl
 from interestlab.click_store import DERIVED
 from interestlab.consent import consented_ids, events_in_granted_periods
 from interestlab.contract import FAMILIES, UTC_TS
+from interestlab.features import clicks as click_module
 from interestlab.features.catalogue import FEATURE_CATALOGUE, FEATURE_NAMES
 from interestlab.features.clicks import (
     click_features_many,
@@ -33,9 +35,9 @@ from interestlab.features.clicks import (
     day_number,
     history_days,
 )
-from interestlab.features.holdings import holding_features
+from interestlab.features.holdings import holding_features_many
 from interestlab.features.identity import identity_features
-from interestlab.features.labels import check_as_of, check_horizon, label_columns
+from interestlab.features.labels import check_as_of, check_horizon, label_columns_many
 from interestlab.policy import Policy
 from interestlab.storage import atomic_dir, write_json
 
@@ -49,6 +51,7 @@ LABEL_COLUMNS = tuple(f"{LABEL_PREFIX}{family}" for family in FAMILIES)
 _ZERO_WHEN_ABSENT = tuple(
     name for name, spec in FEATURE_CATALOGUE.items() if spec.kind in ("count", "flag")
 )
+_ZERO_WHEN_ABSENT_SET = frozenset(_ZERO_WHEN_ABSENT)
 
 
 def _check_retention(retention_start: datetime) -> None:
@@ -85,63 +88,73 @@ def _compact_tables(
     return compact_tables(compact)
 
 
+def _aligned(rows: pl.DataFrame, codes: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
+    """The columns of `rows` (one row per `code`) gathered onto `codes`, and which codes had
+    a row: a left join that looks up the codes once for all the columns (null where absent).
+    """
+    row = pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row")
+    index = (
+        codes.to_frame("code")
+        .join(rows.select("code", row), on="code", how="left", maintain_order="left")
+        .get_column("_row")
+    )
+    return rows.drop("code").select(pl.all().gather(index)), index.is_not_null()
+
+
 def _snapshot(
     click_rows: pl.DataFrame,
     universe: pl.DataFrame,
     *,
     people: pl.DataFrame,
-    accounts: pl.DataFrame,
-    products: pl.DataFrame,
+    held: pl.DataFrame,
+    labels: pl.DataFrame | None,
     as_of: datetime,
     policy: Policy,
     retention_start: datetime,
-) -> pl.LazyFrame:
-    # Everything is keyed by the integer `code` (customer_codes): joins on small integers.
+) -> pl.DataFrame:
+    """One snapshot, `code, as_of, <features>[, <labels>]`, sorted by code.
+
+    Everything is keyed by the integer `code` (customer_codes): the identity rows of the
+    universe, sorted by code, and the click, holding and label columns gathered onto them.
+    """
     day = check_as_of(as_of, policy)
     as_of_day = day_number(day)
-    held = holding_features(accounts.lazy(), products.lazy(), as_of_day=as_of_day, key="code")
     identity = identity_features(
         people.lazy(), as_of_day=as_of_day, as_of_year=day.year, key="code"
+    ).filter(pl.col("code").is_in(universe.get_column("code").implode()))
+    base = identity.collect(engine="in-memory").sort("code")  # `people` come sorted: cheap
+    codes = base.get_column("code")
+    frame = pl.concat(
+        [base, _aligned(click_rows, codes)[0], _aligned(held, codes)[0]], how="horizontal"
+    ).select(
+        "code",
+        pl.lit(as_of, dtype=UTC_TS).alias("as_of"),
+        *[
+            (
+                pl.col(name).fill_null(0)
+                if name in _ZERO_WHEN_ABSENT_SET
+                else pl.lit(history_days(as_of, retention_start), dtype=pl.Float32)
+                if name == "all__history_days"
+                else pl.col(name)
+            )
+            .cast(spec.dtype)
+            .alias(name)
+            for name, spec in FEATURE_CATALOGUE.items()
+        ],
     )
-    return (
-        identity.join(universe.lazy(), on="code", how="semi")
-        .join(click_rows.lazy(), on="code", how="left")
-        .join(held, on="code", how="left")
-        .with_columns(
-            pl.lit(as_of, dtype=UTC_TS).alias("as_of"),
-            pl.lit(history_days(as_of, retention_start), dtype=pl.Float32).alias(
-                "all__history_days"
-            ),
-            *[pl.col(name).fill_null(0) for name in _ZERO_WHEN_ABSENT],
-        )
-        .select(
-            "code",
-            "as_of",
-            *[pl.col(name).cast(spec.dtype) for name, spec in FEATURE_CATALOGUE.items()],
-        )
-    )
-
-
-def _with_labels(
-    snapshot: pl.LazyFrame,
-    accounts: pl.DataFrame,
-    products: pl.DataFrame,
-    *,
-    as_of: datetime,
-    horizon_days: int,
-    policy: Policy,
-) -> pl.LazyFrame:
-    labels = label_columns(
-        accounts, products, as_of=as_of, horizon_days=horizon_days, policy=policy, key="code"
-    )
+    if labels is None:
+        return frame
     # Customers without any account are absent from the labels: eligible, label 0.
-    return (
-        snapshot.join(labels.with_columns(pl.lit(True).alias("_graded")), on="code", how="left")
-        .with_columns(
-            pl.when(pl.col("_graded")).then(pl.col(name)).otherwise(0).alias(name)
-            for name in LABEL_COLUMNS
-        )
-        .drop("_graded")
+    values, graded = _aligned(labels, codes)
+    return pl.concat(
+        [
+            frame,
+            values.select(
+                pl.when(graded).then(pl.col(name)).otherwise(0).alias(name)
+                for name in LABEL_COLUMNS
+            ),
+        ],
+        how="horizontal",
     )
 
 
@@ -194,36 +207,47 @@ def iter_snapshots(
         retention_start=retention_start,
     )
     # The bank tables are coded once: only customers of some universe, keyed by `code`.
-    people = customers.join(codes, on="customer_id", how="inner").drop("customer_id")
+    people = customers.join(codes, on="customer_id", how="inner").drop("customer_id").sort("code")
     accounts = holdings.join(codes, on="customer_id", how="inner").drop("customer_id")
     coded_universes = [u.join(codes, on="customer_id").select("code") for u in universes]
     ids_by_code = codes.get_column("customer_id")  # position = code
     as_of_days = [day_number(check_as_of(as_of, policy)) for as_of in as_ofs]
     click_snapshots = click_features_many(*tables, as_of_days=as_of_days)
-    for as_of, universe, click_rows in zip(as_ofs, coded_universes, click_snapshots, strict=True):
-        snapshot = _snapshot(
-            click_rows,
-            universe,
-            people=people,
-            accounts=accounts,
-            products=products,
-            as_of=as_of,
-            policy=policy,
-            retention_start=retention_start,
+    # Holdings and labels are grouped once per pass of as-ofs, as the click windows are.
+    per_pass = click_module.SNAPSHOTS_PER_PASS
+    for start in range(0, len(as_ofs), per_pass):
+        batch = slice(start, start + per_pass)
+        held = holding_features_many(
+            accounts.lazy(), products.lazy(), as_of_days=as_of_days[batch], key="code"
         )
+        labels: list[pl.DataFrame | None] = [None] * len(held)
         if horizon_days is not None:
-            snapshot = _with_labels(
-                snapshot,
-                accounts,
-                products,
-                as_of=as_of,
-                horizon_days=horizon_days,
-                policy=policy,
+            labels = list(
+                label_columns_many(
+                    accounts,
+                    products,
+                    as_ofs=as_ofs[batch],
+                    horizon_days=horizon_days,
+                    policy=policy,
+                    key="code",
+                )
             )
-        # Codes follow the sorted customer ids: sorted by code is sorted by customer id.
-        frame = snapshot.collect(engine="in-memory").sort("code")
-        customer_id = ids_by_code.gather(frame.get_column("code"))
-        yield frame.drop("code").insert_column(0, customer_id)
+        for as_of, universe, held_rows, label_rows in zip(
+            as_ofs[batch], coded_universes[batch], held, labels, strict=True
+        ):
+            frame = _snapshot(
+                next(click_snapshots),
+                universe,
+                people=people,
+                held=held_rows,
+                labels=label_rows,
+                as_of=as_of,
+                policy=policy,
+                retention_start=retention_start,
+            )
+            # Codes follow the sorted customer ids: sorted by code is sorted by customer id.
+            customer_id = ids_by_code.gather(frame.get_column("code"))
+            yield frame.drop("code").insert_column(0, customer_id)
 
 
 def build_features(
@@ -320,7 +344,8 @@ def content_hash(df: pl.DataFrame) -> str:
     to bound the extra memory; identical frames give identical hashes. Values under nulls
     are undefined in memory (a parquet round trip rewrites them), so a column with nulls
     is hashed as its null mask plus its values with the nulls filled from their neighbours,
-    and booleans as bytes (the padding bits of a bit-packed buffer are undefined as well).
+    booleans as bytes (the padding bits of a bit-packed buffer are undefined as well), and
+    numeric columns without a validity buffer (one of all-set bits says nothing).
     """
     digest = hashlib.sha256()
     for name in df.columns:
@@ -335,10 +360,19 @@ def content_hash(df: pl.DataFrame) -> str:
         for part in parts:
             if part.dtype == pl.Boolean:  # bit-packed: the padding bits are undefined too
                 part = part.cast(pl.UInt8)  # noqa: PLW2901
+            if (part.dtype.is_integer() or part.dtype.is_float()) and not part.null_count():
+                part = _without_validity(part)  # noqa: PLW2901
             buffer = io.BytesIO()
             part.to_frame().rechunk().write_ipc_stream(buffer, compression="uncompressed")
             digest.update(buffer.getvalue())
     return digest.hexdigest()
+
+
+def _without_validity(column: pl.Series) -> pl.Series:
+    # A column without nulls can still carry a validity buffer of all-set bits (left by
+    # `fill_null` or a gather, not by a parquet read); it would change the IPC bytes, not
+    # the content. Rebuilt from its values (zero-copy when it has one chunk), it has none.
+    return pl.Series(column.name, column.to_numpy(), dtype=column.dtype)
 
 
 def _iso(moment: datetime) -> str:
@@ -418,7 +452,12 @@ def write_training_set(
     as_ofs = sorted(as_ofs)
     parts: list[dict[str, Any]] = []
     columns: list[str] = []
-    with atomic_dir(Path(out_dir)) as tmp:
+    # Each part is written and hashed in a worker thread while the next snapshot is built
+    # (polars and hashlib release the GIL): one part in flight, so memory holds two
+    # snapshots, as the loop did when it wrote them itself. The worker is done before the
+    # folder is swapped in or removed.
+    with atomic_dir(Path(out_dir)) as tmp, ThreadPoolExecutor(max_workers=1) as writer:
+        in_flight: Future[str] | None = None
         for index, snapshot in enumerate(snapshots):
             if index >= len(as_ofs) or snapshot.height and snapshot["as_of"][0] != as_ofs[index]:
                 msg = (
@@ -426,16 +465,21 @@ def write_training_set(
                     f" {as_ofs[index].isoformat() if index < len(as_ofs) else '(none left)'}"
                 )
                 raise ValueError(msg)
-            snapshot.write_parquet(tmp / _part_file(index), compression="zstd", statistics=True)
+            if in_flight is not None:
+                parts[-1]["content_hash"] = in_flight.result()
+            in_flight = writer.submit(_write_part, snapshot, tmp / _part_file(index))
             columns = snapshot.columns
             parts.append(
                 {
                     "file": _part_file(index),
                     "as_of": _iso(as_ofs[index]),
                     "n_rows": snapshot.height,
-                    "content_hash": content_hash(snapshot),
+                    "content_hash": None,
                 }
             )
+            del snapshot  # the worker holds it until written
+        if in_flight is not None:
+            parts[-1]["content_hash"] = in_flight.result()
         if len(parts) != len(as_ofs):
             msg = f"training set: expected {len(as_ofs)} snapshots, got {len(parts)}"
             raise ValueError(msg)
@@ -453,6 +497,11 @@ def write_training_set(
         }
         write_json(lineage, tmp / LINEAGE_FILE)
     return lineage
+
+
+def _write_part(snapshot: pl.DataFrame, path: Path) -> str:
+    snapshot.write_parquet(path, compression="zstd", statistics=True)
+    return content_hash(snapshot)
 
 
 def _parts_hash(parts: Sequence[dict[str, Any]]) -> str:
