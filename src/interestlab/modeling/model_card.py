@@ -11,6 +11,7 @@ from typing import Any
 
 import polars as pl
 
+from interestlab.modeling.train import BIN_SAMPLE_ROWS, BIN_UNION_MAX_ROWS
 from interestlab.policy import Policy
 
 REQUIRED_SECTIONS = (
@@ -197,9 +198,9 @@ def render_model_card(
         _test_sample_line(result.counts, params.get("test_max_rows")),
         "- One sampling draw per row, shared by every family trained together: the families"
         " keep the same negative rows where they are eligible, and LightGBM bins the union of"
-        " their training rows once (bin boundaries from a seeded sample of at most 200,000"
-        " union rows; families in groups whose union stays within 3M rows); each family trains"
-        " on its own rows of it.",
+        " their training rows once (bin boundaries from a seeded sample of at most"
+        f" {BIN_SAMPLE_ROWS:,} union rows; families in groups whose union stays within"
+        f" {BIN_UNION_MAX_ROWS:,} rows); each family trains on its own rows of it.",
         f"- SHAP summary on a seeded sample of at most {params['shap_rows']:,} test rows;"
         f" challenger fitted on at most {params['challenger_max_rows']:,} training rows.",
         "",

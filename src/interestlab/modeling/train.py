@@ -851,38 +851,30 @@ def _fit_group(
     union, union_ranks, shared = {}, {}, {}
     for name in (TRAIN, VALID):
         union[name], union_ranks[name] = _union(order, [r.positions[name] for r in rows.values()])
+
     # Bin boundaries from a seeded sample of the training union (all of it up to
     # `BIN_SAMPLE_ROWS` rows: then exactly LightGBM's own binning of the union), then every
     # union row pushed through them block by block: never one float32 matrix of the union
     # (2 GB at full size). Labels of the shared Datasets are placeholders: each family's
     # subset gets its own.
+    def dataset(data: Any, n_rows: int, reference: Any = None) -> Any:
+        return lgb.Dataset(
+            data,
+            label=np.zeros(n_rows, dtype=np.float32),
+            reference=reference,
+            feature_name=features,
+            categorical_feature=categorical,
+            params=lgb_params,
+            free_raw_data=True,
+        ).construct()
+
     sample = union[TRAIN][_sample(union[TRAIN].size, BIN_SAMPLE_ROWS, seed=seed)]
-    bins = lgb.Dataset(
-        gather_matrix(frame, sample, features),
-        label=np.zeros(sample.size, dtype=np.float32),
-        feature_name=features,
-        categorical_feature=categorical,
-        params=lgb_params,
-        free_raw_data=True,
-    ).construct()
-    shared[TRAIN] = lgb.Dataset(
-        [_row_blocks(frame, union[TRAIN], features)],
-        label=np.zeros(union[TRAIN].size, dtype=np.float32),
-        reference=bins,
-        feature_name=features,
-        categorical_feature=categorical,
-        params=lgb_params,
-        free_raw_data=True,
-    ).construct()
-    shared[VALID] = lgb.Dataset(
-        gather_matrix(frame, union[VALID], features),
-        label=np.zeros(union[VALID].size, dtype=np.float32),
-        reference=shared[TRAIN],
-        feature_name=features,
-        categorical_feature=categorical,
-        params=lgb_params,
-        free_raw_data=True,
-    ).construct()
+    bins = dataset(gather_matrix(frame, sample, features), sample.size)
+    blocks = _row_blocks(frame, union[TRAIN], features)
+    shared[TRAIN] = dataset([blocks], union[TRAIN].size, reference=bins)
+    x_valid = gather_matrix(frame, union[VALID], features)
+    shared[VALID] = dataset(x_valid, union[VALID].size, reference=shared[TRAIN])
+    del x_valid
 
     fitted = []
     for family, chosen in rows.items():
