@@ -536,3 +536,103 @@ def test_families_are_binned_in_groups_below_the_union_cap(
         alone = train.fit_family(frame, fit.family, features=features, params=params, seed=5)
         assert fit.booster.model_to_string() == alone.booster.model_to_string()
         assert fit.valid_auc == alone.valid_auc
+
+
+def _reference_rows(frame, family, *, negative_rate, seed, test_max_rows=None):
+    # The plain form of `select_family_rows`: masks over every eligible row in key order.
+    from interestlab.modeling.train import (
+        NEGATIVE_SAMPLE_STREAM,
+        SPLIT_CODES,
+        TEST,
+        TEST_SAMPLE_STREAM,
+        row_order,
+    )
+
+    order = row_order(frame)
+    values = frame[f"label__{family}"]
+    eligible = values.is_not_null().to_numpy()[order.positions]
+    positions = order.positions[eligible]
+    split = order.split[eligible]
+    labels = values.cast(pl.Float32).to_numpy()[positions]
+    keep = np.ones(positions.size, dtype=bool)
+    weight = np.ones(positions.size, dtype=np.float32)
+    sampled = (split != SPLIT_CODES[TEST]) & (labels == 0)
+    draw = np.random.default_rng([seed, NEGATIVE_SAMPLE_STREAM]).random(
+        order.positions.size, dtype=np.float32
+    )[eligible]
+    if negative_rate < 1.0:
+        keep = ~sampled | (draw < negative_rate)
+        weight[sampled] = 1.0 / negative_rate
+    parts = {name: keep & (split == code) for name, code in SPLIT_CODES.items()}
+    if test_max_rows is not None and parts[TEST].sum() > test_max_rows:
+        candidates = np.flatnonzero(parts[TEST])
+        test_draw = np.random.default_rng([seed, TEST_SAMPLE_STREAM]).random(
+            order.positions.size, dtype=np.float32
+        )[eligible][candidates]
+        parts[TEST] = np.zeros_like(parts[TEST])
+        parts[TEST][candidates[np.argpartition(test_draw, test_max_rows - 1)[:test_max_rows]]] = (
+            True
+        )
+    return {name: (positions[mask], labels[mask], weight[mask]) for name, mask in parts.items()}
+
+
+@pytest.mark.parametrize("negative_rate", [1.0, 0.3])
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_select_family_rows_equals_the_plain_masks(split_frame, negative_rate, shuffled) -> None:
+    # The split runs and eligible-only label conversion select exactly the rows, labels and
+    # weights of plain masks over every row.
+    from interestlab.modeling.train import select_family_rows
+
+    frame, _ = split_frame
+    if shuffled:
+        frame = frame.sample(fraction=1.0, shuffle=True, seed=11)
+    for family in ("mortgage", "savings"):
+        for cap in (None, 50):
+            rows = select_family_rows(
+                frame, family, negative_rate=negative_rate, seed=9, test_max_rows=cap
+            )
+            expected = _reference_rows(
+                frame, family, negative_rate=negative_rate, seed=9, test_max_rows=cap
+            )
+            for name, (positions, labels, weights) in expected.items():
+                np.testing.assert_array_equal(rows.positions[name], positions)
+                np.testing.assert_array_equal(rows.labels[name], labels)
+                np.testing.assert_array_equal(rows.weights[name], weights)
+
+
+def test_select_family_rows_rejects_an_order_whose_splits_are_not_in_time_order(
+    split_frame,
+) -> None:
+    from interestlab.modeling.train import RowOrder, row_order, select_family_rows
+
+    frame, _ = split_frame
+    order = row_order(frame)
+    reversed_order = RowOrder(order.positions[::-1].copy(), order.split[::-1].copy())
+    with pytest.raises(ValueError, match="`order.split` must follow the as-of order"):
+        select_family_rows(frame, "savings", negative_rate=1.0, seed=1, order=reversed_order)
+
+
+@pytest.mark.parametrize("metric", ["auc", "binary_logloss"])
+def test_validation_auc_is_the_weighted_auc_of_the_best_iteration(mortgage_result, metric) -> None:
+    # With `metric: auc` it is LightGBM's own early-stopping value; with another metric it
+    # is computed from the scores: both the weighted AUC at the best iteration.
+    from sklearn.metrics import roc_auc_score
+
+    from interestlab.modeling.train import VALID, fit_family, gather_matrix
+
+    frame, features, params, _ = mortgage_result
+    params = {
+        **params,
+        "negative_rate": 0.5,
+        "lightgbm": {**params["lightgbm"], "metric": metric},
+    }
+    fit = fit_family(frame, "mortgage", features=features, params=params, seed=5)
+    assert ("auc" in fit.booster.best_score["valid"]) == (metric == "auc")
+    from interestlab.modeling.train import select_family_rows
+
+    rows = select_family_rows(frame, "mortgage", negative_rate=0.5, seed=5)
+    x = gather_matrix(frame, rows.positions[VALID], features)
+    scores = fit.booster.predict(x, num_iteration=fit.best)
+    expected = roc_auc_score(rows.labels[VALID], scores, sample_weight=rows.weights[VALID])
+    assert fit.valid_auc == pytest.approx(expected, abs=1e-9)
+    assert np.any(rows.weights[VALID] != 1.0)  # the weights matter here

@@ -292,9 +292,11 @@ def train_all(
                 step(f"train: {family} skipped: {reason}")
             release_memory()
             with _plot_worker() as plotter:
-                plotter.submit(plots.warm_up)  # starts the worker while the test months are scored
                 step(f"train: scoring the test months for {len(fitted)} families")
                 scores = score_test_months(frame, fitted, features)
+                # The worker starts (spawn, imports) once LightGBM no longer uses both cores:
+                # a busy third thread slows its OpenMP loops sharply.
+                plotter.submit(plots.warm_up)
 
                 # Pipelined: family k's plots render in the worker while the main process
                 # evaluates family k+1, then logs family k (its plots done by then).
