@@ -218,6 +218,7 @@ def run_phase(phase: str, folder: str, as_ofs: list[datetime], options: dict[str
 
         if phase != "raw":
             core.train_booster = timed_fit
+        parts = _time_parts() if phase == "pipeline" else {}
 
         functions: dict[str, Callable[[], tuple[float, float] | None]] = {
             "raw": raw,
@@ -234,6 +235,9 @@ def run_phase(phase: str, folder: str, as_ofs: list[datetime], options: dict[str
             out["cpu"].append(cpu)
             out["fit_wall"].append(fitted["wall"] if phase != "raw" else wall)
             out["fit_cpu"].append(fitted["cpu"] if phase != "raw" else cpu)
+            if parts:
+                out["parts"] = dict(parts, training=fitted["wall"], total=wall)
+                parts.update(dict.fromkeys(parts, 0.0))
             print(
                 f"    run {len(out['wall'])}: {wall:.2f} s wall, {cpu:.2f} s CPU"
                 f" (lightgbm.train within: {out['fit_wall'][-1]:.2f} s wall)",
@@ -243,6 +247,43 @@ def run_phase(phase: str, folder: str, as_ofs: list[datetime], options: dict[str
     out["peak"] = rss.peak
     out["maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return out
+
+
+def _time_parts() -> dict[str, float]:
+    """Wall seconds of the pipeline's parts, summed over a run: the functions `train_all`
+    reaches are wrapped (outermost calls only: a subset's `construct` constructs its
+    reference first). LightGBM's own training is timed separately (`train_booster`)."""
+    import lightgbm as lgb
+
+    from interestlab.modeling import pipeline
+    from interestlab.modeling.challenger import LogisticChallenger
+
+    parts: dict[str, float] = {}
+
+    def wrap(owner: Any, name: str, part: str) -> None:
+        inner = getattr(owner, name)
+        depth = [0]
+        parts[part] = 0.0
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            depth[0] += 1
+            started = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+                if depth[0] == 0:
+                    parts[part] += time.perf_counter() - started
+
+        setattr(owner, name, timed)
+
+    wrap(core, "select_family_rows", "row selection")
+    wrap(lgb.Dataset, "construct", "binning and subsets")
+    wrap(LogisticChallenger, "fit", "challenger fits")
+    wrap(pipeline, "score_test_months", "scoring pass")
+    wrap(pipeline, "evaluate_family", "evaluation")
+    wrap(pipeline, "_log_family", "MLflow logging and registry")
+    return parts
 
 
 def _child(phase: str, folder: str, as_ofs: list, options: dict, connection: Any) -> None:
@@ -355,6 +396,14 @@ def main() -> None:
                     f" {cpu / raw_cpu:.2f}x CPU"
                     + (" (target <= 1.2x at full size)" if phase == "pipeline" else "")
                 )
+    if "pipeline" in res and "parts" in res["pipeline"]:
+        parts = dict(res["pipeline"]["parts"])
+        total = parts.pop("total")
+        rest = total - sum(parts.values())
+        shown = ", ".join(f"{name} {seconds:.1f}" for name, seconds in parts.items())
+        print(
+            f"pipeline parts (last run, s): {shown}, everything else {rest:.1f}; total {total:.1f}"
+        )
     if "pipeline" in res:
         pipe_s = statistics.median(res["pipeline"]["wall"])
         print(f"all {len(families)} families in {pipe_s / 60:.1f} min (target < 20 min)")

@@ -211,7 +211,8 @@ def render_model_card(
         "",
         *_table(metrics),
         "",
-        f"Validation AUC (early stopping slice): {_number(result.valid_metrics['auc'])};"
+        f"Validation AUC (early stopping slice, sampled negatives weighted 1/rate):"
+        f" {_number(result.valid_metrics['auc'])};"
         f" best iteration {result.best_iteration}.",
         "",
         "## Challenger",
