@@ -413,6 +413,12 @@ def main() -> None:
             f"polars {pl.__version__}, {os.cpu_count()} cores, {args.repeats} repeats",
             flush=True,
         )
+        print(
+            "  'polars' below is interestlab's implementation: polars reads the store into"
+            " compact integer tables, the click windows are added into per-customer numpy"
+            " cells (features.clicks.ClickWindows)",
+            flush=True,
+        )
         results: dict[str, tuple[float, int]] = {}
         as_of_day = day_number(as_of.astimezone(policy.zone).date())
 

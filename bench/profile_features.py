@@ -2,10 +2,10 @@
 
 Times each phase once (wall and CPU seconds, peak RSS of the process so far): the consent
 universe, the raw-event scan into the compact daily/session tables (one phase: the scan
-builds the packed keys the tables are counted from), the click windows for one as-of and
-for 12 as-ofs from those tables, the per-snapshot steps of `iter_snapshots` +
-`write_training_set` for the latest as-of (holdings and labels per pass, assembly, ids,
-parquet, hash), and the labels. Point PYTHONPATH at another source tree to compare a library change:
+builds the packed keys the tables are counted from), the tables made ready for the windows
+(`ClickWindows`), the click windows for one as-of and for 12 as-ofs, the per-snapshot steps
+of `iter_snapshots` + `write_training_set` for the latest as-of (holdings and labels per
+pass, click columns, assembly, ids, parquet, hash), and the labels. Point PYTHONPATH at another source tree to compare a library change:
 
     nice -n 10 .venv/bin/python bench/profile_features.py --bank bench/out/bank-1000000 \\
         --store bench/out/store-1000000
@@ -27,19 +27,18 @@ import polars as pl
 import interestlab
 from interestlab.click_store import scan_clicks
 from interestlab.config import DEFAULT_AS_OF
-from interestlab.consent import consented_ids, events_in_granted_periods
+from interestlab.consent import events_in_granted_periods
 from interestlab.features import build_labels, monthly_as_ofs
 from interestlab.features.clicks import (
     SNAPSHOTS_PER_PASS,
-    click_features,
-    click_features_many,
+    ClickWindows,
     compact_events,
     compact_tables,
     day_number,
 )
 from interestlab.features.holdings import holding_features_many
 from interestlab.features.labels import label_columns_many
-from interestlab.features.snapshots import _snapshot, content_hash, customer_codes
+from interestlab.features.snapshots import _consented_codes, _snapshot, content_hash
 from interestlab.policy import Policy, as_of_moment, load_policy
 from interestlab.storage import scan_table
 
@@ -63,8 +62,8 @@ def phase(name: str, started: tuple[float, float]) -> tuple[float, float]:
 
 
 def per_snapshot(
-    click_rows: pl.DataFrame,
-    universe: pl.DataFrame,
+    windows: ClickWindows,
+    coded_universe: pl.DataFrame,
     codes: pl.DataFrame,
     bank: Path,
     *,
@@ -74,10 +73,10 @@ def per_snapshot(
 ) -> None:
     """The steps `iter_snapshots` + `write_training_set` repeat for every snapshot, timed.
 
-    Mirrors one loop turn of both (same calls, same order) for the latest as-of, after the
-    click windows: what a training set pays per snapshot on top of its share of the click
-    passes. Holdings and labels are grouped once per pass of `SNAPSHOTS_PER_PASS` as-ofs;
-    the parquet write and the hash run in a worker thread, beside the next snapshot.
+    Mirrors one loop turn of both (same calls, same order) for the latest as-of: what a
+    training set pays per snapshot once the compact tables are ready. Holdings and labels
+    are grouped once per pass of `SNAPSHOTS_PER_PASS` as-ofs; the parquet write and the hash
+    run in a worker thread, beside the next snapshot.
     """
     print("  per snapshot (iter_snapshots + write_training_set), latest as-of:")
     t = now()
@@ -86,7 +85,7 @@ def per_snapshot(
     )
     people = customers.join(codes, on="customer_id", how="inner").drop("customer_id").sort("code")
     accounts = holdings.join(codes, on="customer_id", how="inner").drop("customer_id")
-    coded_universe = universe.join(codes, on="customer_id").select("code")
+    customer_ids = codes.get_column("customer_id")
     t = phase("  bank tables read + coded (once a run)", t)
     as_of = as_ofs[-1]
     days = [day_number(a.astimezone(policy.zone).date()) for a in as_ofs]
@@ -105,11 +104,15 @@ def per_snapshot(
         "policy": policy,
         "retention_start": retention_start,
     }
-    _snapshot(click_rows, coded_universe, held=held[-1], labels=None, **kwargs)
+    codes = people.filter(pl.col("code").is_in(coded_universe["code"].implode()))["code"]
+    t = now()
+    windows.columns(days[-1], codes)
+    t = phase("  click columns onto the universe's codes", t)
+    _snapshot(windows, coded_universe, held=held[-1], labels=None, **kwargs)
     t = phase("  identity + click and holding columns", t)
-    frame = _snapshot(click_rows, coded_universe, held=held[-1], labels=labels[-1], **kwargs)
+    frame = _snapshot(windows, coded_universe, held=held[-1], labels=labels[-1], **kwargs)
     t = phase("  ... the same with labels", t)
-    ids = codes.get_column("customer_id").gather(frame.get_column("code"))
+    ids = customer_ids.gather(frame.get_column("code"))
     frame = frame.drop("code").insert_column(0, ids)
     t = phase("  customer ids", t)
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,13 +141,12 @@ def main() -> None:
     retention_start = policy.retention_cutoff(as_of)
     as_ofs = monthly_as_ofs(as_of, n_snapshots=args.snapshots, horizon_days=30, policy=policy)
     consent = scan_table(args.bank, "consent_events")
-    ids = scan_table(args.bank, "customers").select("customer_id")
+    customers = scan_table(args.bank, "customers").collect()
     clicks = scan_clicks(args.store)
 
     t = now()
-    universes = [consented_ids(ids, consent, at=a, policy=policy) for a in as_ofs]
-    codes = customer_codes(universes)
-    t = phase(f"consent universes x{len(as_ofs)} + customer codes", t)
+    codes, universes = _consented_codes(customers, consent, as_ofs, policy=policy)
+    t = phase(f"consent universes x{len(as_ofs)} + customer codes (as iter_snapshots)", t)
     coded = clicks.join(codes.lazy(), on="customer_id", how="inner").drop("customer_id")
     events = events_in_granted_periods(coded, consent, policy=policy, codes=codes)
     compact = compact_events(events, policy=policy, start=retention_start, end=max(as_ofs))
@@ -156,17 +158,20 @@ def main() -> None:
         f" active days {active.height:,}"
     )
     days = [day_number(a.astimezone(policy.zone).date()) for a in as_ofs]
-    one = click_features(daily, sessions, active, as_of_day=days[-1])
-    t = phase("click windows, latest as-of", t)
+    windows = ClickWindows(daily, sessions, active)
+    t = phase("tables made ready for the windows (once a run)", t)
+    one = windows.features(days[-1])
+    t = phase("click windows, latest as-of (click_features)", t)
     for day in days:
-        click_features(daily, sessions, active, as_of_day=day)
-    t = phase(f"click windows, {len(days)} as-ofs one by one", t)
+        windows.features(day)
+    t = phase(f"click windows, {len(days)} as-ofs (click_features)", t)
     print(f"    latest {one.shape}")
-    for _ in click_features_many(daily, sessions, active, as_of_days=days):
-        pass
-    t = phase(f"click windows, {len(days)} as-ofs as iter_snapshots", t)
+    del one
+    for day, universe in zip(days, universes, strict=True):
+        windows.columns(day, universe.get_column("code"))
+    t = phase(f"click columns, {len(days)} as-ofs onto their universes", t)
     per_snapshot(
-        one,
+        windows,
         universes[-1],
         codes,
         args.bank,

