@@ -63,10 +63,15 @@ def polars_windows(
     end: datetime,
     as_of_day: int,
 ) -> pl.DataFrame:
-    """The click-window spec in polars, keyed by customer id like the SQL and pandas ones."""
+    """The click-window spec in polars, keyed by customer id like the SQL and pandas ones.
+
+    `codes` are `customer_codes` (0..n-1 in id order): the ids are gathered back by code, as
+    `iter_snapshots` does, not joined."""
     coded = events.join(codes.lazy(), on="customer_id", how="inner").drop("customer_id")
     tables = compact_tables(compact_events(coded, policy=policy, start=start, end=end))
-    return click_features(*tables, as_of_day=as_of_day).join(codes, on="code").drop("code")
+    features = click_features(*tables, as_of_day=as_of_day)
+    ids = codes.sort("code").get_column("customer_id").gather(features.get_column("code"))
+    return features.select(ids, pl.exclude("code"))
 
 
 def random_bank(n_customers: int, events_per_customer: int, *, seed: int, as_of: datetime):
@@ -533,11 +538,11 @@ def main() -> None:
 
         def polars_subset() -> pl.DataFrame:
             # Codes for the subset's own customers (part of the timed work), as pandas keys
-            # its group-bys on the customers it meets.
-            ids = sub_lazy.select(pl.col("customer_id").unique()).collect()
+            # its group-bys on the customers it meets: `customer_codes` of one universe.
+            ids = sub_lazy.select(pl.col("customer_id").unique().sort()).collect()
             return polars_windows(
                 sub_lazy,
-                customer_codes([ids]),
+                ids.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("code")),
                 policy=policy,
                 start=retention_start,
                 end=as_of,
