@@ -30,7 +30,6 @@ from interestlab.config import DEFAULT_AS_OF
 from interestlab.consent import events_in_granted_periods
 from interestlab.features import build_labels, monthly_as_ofs
 from interestlab.features.clicks import (
-    SNAPSHOTS_PER_PASS,
     ClickWindows,
     compact_events,
     compact_tables,
@@ -38,7 +37,12 @@ from interestlab.features.clicks import (
 )
 from interestlab.features.holdings import holding_features_many
 from interestlab.features.labels import label_columns_many
-from interestlab.features.snapshots import _consented_codes, _snapshot, content_hash
+from interestlab.features.snapshots import (
+    SNAPSHOTS_PER_PASS,
+    _consented_codes,
+    _snapshot,
+    content_hash,
+)
 from interestlab.policy import Policy, as_of_moment, load_policy
 from interestlab.storage import scan_table
 

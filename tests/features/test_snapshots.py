@@ -214,7 +214,7 @@ def test_training_set_stacks_point_in_time_snapshots(  # noqa: PLR0917
 ) -> None:
     # Snapshots are computed a few per pass over the compact tables: any batching gives
     # exactly the single-snapshot features.
-    monkeypatch.setattr("interestlab.features.clicks.SNAPSHOTS_PER_PASS", per_pass)
+    monkeypatch.setattr("interestlab.features.snapshots.SNAPSHOTS_PER_PASS", per_pass)
     as_ofs = monthly_as_ofs(as_of, n_snapshots=3, horizon_days=30, policy=policy)
     consent = [
         grant("C1", utc(2024, 1, 1)),

@@ -366,13 +366,6 @@ def compact_tables(compact: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame, p
     return daily, sessions.rename({"len": "n"}), active
 
 
-# How many as-of snapshots `iter_snapshots` groups the holdings and labels of in one pass
-# (`holdings.holding_features_many`, `labels.label_columns_many`; the click windows are
-# computed one snapshot at a time, `ClickWindows`). At 1M customers a pass of 4 costs 0.76
-# CPU-s a snapshot instead of 1.15 one at a time, and holds ~160 MB more (12 at once: 0.72
-# CPU-s, ~600 MB more).
-SNAPSHOTS_PER_PASS = 4
-
 # The windows end at the as-of day and are nested, so a row of age a (days before the as-of
 # day, 1..365) lies in exactly one *ring*: ages 1..7, 8..30, 31..90, 91..365, one per window
 # of `WINDOWS`; a window's count is the sum of its ring and the rings inside it. Every other

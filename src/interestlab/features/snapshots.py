@@ -25,7 +25,6 @@ import polars as pl
 from interestlab.click_store import DERIVED
 from interestlab.consent import consented_ids, events_in_granted_periods
 from interestlab.contract import FAMILIES, UTC_TS
-from interestlab.features import clicks as click_module
 from interestlab.features.catalogue import FEATURE_CATALOGUE, FEATURE_NAMES
 from interestlab.features.clicks import (
     ClickWindows,
@@ -51,6 +50,14 @@ _ZERO_WHEN_ABSENT = tuple(
     name for name, spec in FEATURE_CATALOGUE.items() if spec.kind in ("count", "flag")
 )
 _ZERO_WHEN_ABSENT_SET = frozenset(_ZERO_WHEN_ABSENT)
+
+
+# How many as-of snapshots `iter_snapshots` groups the holdings and labels of in one pass
+# (`holdings.holding_features_many`, `labels.label_columns_many`; the click windows are
+# computed one snapshot at a time, `clicks.ClickWindows`). At 1M customers a pass of 4 costs 0.76
+# CPU-s a snapshot instead of 1.15 one at a time, and holds ~160 MB more (12 at once: 0.72
+# CPU-s, ~600 MB more).
+SNAPSHOTS_PER_PASS = 4
 
 
 def _check_retention(retention_start: datetime) -> None:
@@ -256,7 +263,7 @@ def iter_snapshots(
     windows = ClickWindows(*tables)
     del tables
     # Holdings and labels are grouped once per pass of `SNAPSHOTS_PER_PASS` as-ofs.
-    per_pass = click_module.SNAPSHOTS_PER_PASS
+    per_pass = SNAPSHOTS_PER_PASS
     for start in range(0, len(as_ofs), per_pass):
         batch = slice(start, start + per_pass)
         held = holding_features_many(
