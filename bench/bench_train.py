@@ -31,6 +31,7 @@ import multiprocessing
 import os
 import resource
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -253,6 +254,8 @@ def _time_parts() -> dict[str, float]:
     """Wall seconds of the pipeline's parts, summed over a run: the functions `train_all`
     reaches are wrapped (outermost calls only: a subset's `construct` constructs its
     reference first). LightGBM's own training is timed separately (`train_booster`)."""
+    from concurrent.futures import Future
+
     import lightgbm as lgb
 
     from interestlab.modeling import pipeline
@@ -283,6 +286,28 @@ def _time_parts() -> dict[str, float]:
     wrap(pipeline, "score_test_months", "scoring pass")
     wrap(pipeline, "evaluate_family", "evaluation")
     wrap(pipeline, "_log_family", "MLflow logging and registry")
+    # The rest, named: setup before the fits, heap releases, the MLflow store and parent
+    # run, and the main process waiting on the plot worker (its futures' `result`).
+    for name in ("check_training_set", "assign_split", "row_order"):
+        wrap(pipeline, name, "setup (checks, split, key order)")
+    wrap(pipeline, "release_memory", "heap releases")
+    wrap(pipeline.tracking, "ensure_experiment", "MLflow store and parent run")
+    wrap(pipeline.tracking, "git_commit", "MLflow store and parent run")
+    wrap(pipeline, "_plot_worker", "MLflow store and parent run")
+    # Only the pipeline's own waits (the gather threads of the binning use futures too).
+    result = Future.result
+    parts["waits for the plot worker"] = 0.0
+
+    def waited(self: Future, *args: Any, **kwargs: Any) -> Any:
+        if sys._getframe(1).f_globals.get("__name__") != pipeline.__name__:
+            return result(self, *args, **kwargs)
+        started = time.perf_counter()
+        try:
+            return result(self, *args, **kwargs)
+        finally:
+            parts["waits for the plot worker"] += time.perf_counter() - started
+
+    Future.result = waited
     return parts
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from interestlab.memory import release_memory
+from interestlab.memory import long_lived_frozen, release_memory
 from interestlab.modeling import plots, tracking
 from interestlab.modeling.model_card import gate_status, render_model_card, run_note
 from interestlab.modeling.promote import SCORE_QUANTILES_ARTIFACT
@@ -223,6 +223,47 @@ def train_all(
     subset at a time (`fit_families`), then one chunk of test rows and every family's test
     scores (`score_test_months`); the report keeps aggregates only.
     """
+    # The modules imported and the MLflow store opened before the long-lived objects are
+    # frozen: `release_memory` runs after every family, and each full collection would
+    # traverse their ~170k objects again (~0.1 s a call, 0.13 s at full size).
+    import lightgbm  # noqa: F401
+    import mlflow.lightgbm  # noqa: F401
+    from mlflow.models import infer_signature  # noqa: F401
+    from sklearn.linear_model import LogisticRegression  # noqa: F401
+
+    experiment_id = tracking.ensure_experiment()
+    with long_lived_frozen():
+        return _train_all(
+            training_set,
+            experiment_id=experiment_id,
+            families=families,
+            params=params,
+            seed=seed,
+            n_test_months=n_test_months,
+            lineage=lineage,
+            gx_summary=gx_summary,
+            policy=policy,
+            trainer=trainer,
+            truth=truth,
+            output_dir=output_dir,
+        )
+
+
+def _train_all(
+    training_set: pl.DataFrame,
+    *,
+    experiment_id: str,
+    families: list[str],
+    params: dict[str, Any],
+    seed: int,
+    n_test_months: int,
+    lineage: list[dict[str, Any]],
+    gx_summary: dict[str, Any] | None,
+    policy: Policy,
+    trainer: str,
+    truth: pl.DataFrame | None,
+    output_dir: Path | None,
+) -> TrainingReport:
     import mlflow
 
     trainer = (trainer or "").strip()
@@ -244,7 +285,6 @@ def train_all(
         seed=seed,
         commit=commit,
     )
-    experiment_id = tracking.ensure_experiment()
     step(
         f"train: {len(families)} families, {training_set.height:,} rows x {len(features)} features;"
         f" test months {', '.join(split.test_months)}"
