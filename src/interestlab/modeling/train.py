@@ -502,6 +502,8 @@ def matrix(frame: pl.DataFrame, features: list[str]) -> np.ndarray:
 
 # Columns gathered in parallel: numpy's fancy indexing releases the GIL.
 GATHER_THREADS = 2
+# Families whose rows are selected at a time (`fit_families`).
+SELECT_THREADS = 2
 
 
 def _chunk_values(chunk: pl.Series, rows: np.ndarray) -> np.ndarray:
@@ -805,8 +807,9 @@ def fit_families(
     order = order if order is not None else row_order(frame)
     rows: dict[str, FamilyRows] = {}
     skipped: dict[str, str] = {}
-    for family in families:
-        chosen = select_family_rows(
+
+    def select(family: str) -> FamilyRows:
+        return select_family_rows(
             frame,
             family,
             negative_rate=float(params["negative_rate"]),
@@ -814,6 +817,14 @@ def fit_families(
             order=order,
             test_max_rows=params["test_max_rows"],
         )
+
+    # Two families selected at a time (numpy and polars release the GIL: 12M-row masks and
+    # gathers); the shared draws are made once before.
+    if float(params["negative_rate"]) < 1.0:
+        order.draws(seed, NEGATIVE_SAMPLE_STREAM)
+    with ThreadPoolExecutor(SELECT_THREADS) as pool:
+        selected = list(pool.map(select, families))
+    for family, chosen in zip(families, selected, strict=True):
         try:
             _check_positives(chosen.counts(), params)
         except SkipFamily as reason:
