@@ -13,6 +13,7 @@ from literal_bank import frame
 from polars.testing import assert_frame_equal
 
 from interestlab.contract import EVENT_TYPES, FAMILIES, THEMES
+from interestlab.features import clicks
 from interestlab.features.catalogue import FEATURE_CATALOGUE
 from interestlab.features.clicks import (
     ClickWindows,
@@ -314,6 +315,53 @@ def test_compact_tables_equal_the_plain_group_bys(n_events, sessions) -> None:
     assert_frame_equal(sessions, session_starts(events.lazy()).collect().sort("code", "day"))
     assert_frame_equal(active, active_days(events.lazy()).collect().sort("code", "day"))
     assert daily["n"].sum() == n_events
+
+
+@pytest.mark.parametrize(
+    ("dtype", "ids"),
+    [
+        (pl.Int8, [-128, -1, 0, 127]),
+        (pl.Int32, [-(2**31), -7, 2**31 - 1]),
+        (pl.Int64, [-(2**63), -(2**63) + 9, -(2**63) + 2**40]),
+        (pl.UInt16, [0, 5, 2**16 - 1]),
+        (pl.UInt64, [2**64 - 1, 2**64 - 9, 2**64 - 2**40]),
+    ],
+)
+def test_compact_tables_take_session_ids_of_any_integer_dtype(dtype, ids, monkeypatch) -> None:
+    # Session ids at the ends of their dtype's range (packed with the code and day: the
+    # codes are small), from an input in several chunks, a few rows at a time.
+    monkeypatch.setattr(clicks, "_CHUNK_ROWS", 7)
+    events = _events(600, seed=len(ids), sessions=list(range(len(ids))))
+    events = events.with_columns(
+        (pl.col("code") % 50).cast(pl.UInt32),
+        pl.col("session_id").replace_strict(dict(enumerate(ids)), return_dtype=dtype),
+    )
+    events = pl.concat([events.slice(0, 250), events.slice(250)], rechunk=False)
+    daily, sessions, active = compact_tables(events.lazy())
+    keys = ["code", "day", "et", "fam", "th"]
+    assert_frame_equal(daily, daily_activity(events.lazy()).collect().sort(keys))
+    assert_frame_equal(sessions, session_starts(events.lazy()).collect().sort("code", "day"))
+    assert_frame_equal(active, active_days(events.lazy()).collect().sort("code", "day"))
+
+
+def test_session_days_of_packed_events_chunked_unlike_their_keys(monkeypatch) -> None:
+    # The session ids read along the keys' chunks whatever their own chunks.
+    monkeypatch.setattr(clicks, "_CHUNK_ROWS", 11)
+    packed = packed_events(_events(500, seed=8).lazy())
+    key, session_id = packed.get_column("key"), packed.get_column("session_id")
+    chunked = pl.DataFrame(
+        [
+            pl.concat([key.slice(0, 100), key.slice(100)], rechunk=False),
+            pl.concat([session_id.slice(i, 37) for i in range(0, 500, 37)], rechunk=False),
+        ]
+    )
+    assert chunked.get_column("session_id").n_chunks() > 2
+    expected = clicks._session_code_days(packed.rechunk()).sort()
+    assert clicks._session_code_days(chunked).sort().equals(expected)
+    code = pl.col("key") // 2 ** (clicks._DAY_BITS + clicks._KIND_BITS)
+    code_day = (pl.col("key") // 2**clicks._KIND_BITS).min().alias("code_day")
+    grouped = packed.group_by(code.alias("code"), "session_id").agg(code_day)
+    assert expected.to_list() == sorted(grouped.get_column("code_day").to_list())
 
 
 def test_compact_tables_keep_null_families_and_themes_apart_from_codes() -> None:

@@ -253,27 +253,45 @@ def packed_events(compact: pl.LazyFrame) -> pl.DataFrame:
     return packed
 
 
-def _code_day(code_day: pl.Series) -> list[pl.Series]:
-    # code_day = a key without its kind bits: code (high bits) | day + _DAY_OFFSET.
-    day = (code_day % (1 << _DAY_BITS)).cast(pl.Int64) - _DAY_OFFSET
-    return [
-        (code_day // (1 << _DAY_BITS)).cast(pl.UInt32).alias("code"),
-        day.cast(pl.Int32).alias("day"),
-    ]
+def _bits(values: np.ndarray, below: int, width: int, dtype: type) -> np.ndarray:
+    # The field of `width` bits `below` bits up in UInt64 `values`, as `dtype` (wide enough
+    # for it). numpy has the bit shift polars lacks: polars' UInt64 division and modulo by
+    # powers of two decoded `daily` in ~0.17 s at 10M events, the shifts in ~0.03. Shifted
+    # straight into `dtype`, numpy casts a buffer at a time: no temporary as large as
+    # `values` (its fresh pages cost more than the arithmetic: 2-3x faster, measured).
+    out = np.right_shift(values, below, out=np.empty(values.size, dtype), casting="unsafe")
+    if width < 8 * out.itemsize:
+        out &= (1 << width) - 1
+    return out
 
 
-def _code_day_exprs(code_day: pl.Expr) -> list[pl.Expr]:
-    # `_code_day` as expressions.
-    day = (code_day % _u64(1 << _DAY_BITS)).cast(pl.Int64) - _DAY_OFFSET
-    return [
-        (code_day // _u64(1 << _DAY_BITS)).cast(pl.UInt32).alias("code"),
-        day.cast(pl.Int32).alias("day"),
-    ]
+def _code_day(values: np.ndarray, below: int) -> tuple[np.ndarray, np.ndarray]:
+    # UInt32 code and Int32 day of UInt64 `values` holding code | day + _DAY_OFFSET from
+    # `below` bits up (a key: _KIND_BITS; a code_day: 0).
+    day = _bits(values, below, _DAY_BITS, np.int32)  # _DAY_BITS < 32
+    day -= _DAY_OFFSET
+    return _bits(values, below + _DAY_BITS, _CODE_BITS, np.uint32), day
 
 
-def _level(field: pl.Expr) -> pl.Expr:
-    # A family or theme field of the key: its code + 1, 0 for null.
-    return (field.cast(pl.Int16) - 1).cast(pl.UInt8, strict=False)
+def _starts(*sorted_columns: np.ndarray) -> np.ndarray:
+    # The rows where the values of the sorted columns change (and row 0): the first row of
+    # each distinct combination. Row numbers, not a mask: finding and gathering with them
+    # took 0.008 s instead of 0.03 with the mask (3M of 7.9M rows).
+    n = sorted_columns[0].size
+    starts = np.zeros(n, dtype=bool)
+    starts[:1] = True
+    changed = np.empty(max(n - 1, 0), dtype=bool)
+    for column in sorted_columns:
+        np.not_equal(column[1:], column[:-1], out=changed)
+        starts[1:] |= changed
+    return np.flatnonzero(starts)
+
+
+def _level(field: str) -> pl.Expr:
+    # A family or theme field of the key (UInt8): its code + 1, 0 for null. (A when/then:
+    # ~15x faster than going through Int16 with a non-strict cast back, measured.)
+    value = pl.col(field)
+    return pl.when(value > 0).then(value - pl.lit(1, dtype=pl.UInt8)).alias(field)
 
 
 def _runs(values: pl.Series) -> pl.DataFrame:
@@ -281,42 +299,88 @@ def _runs(values: pl.Series) -> pl.DataFrame:
     return values.sort().rle().struct.unnest()
 
 
+def _event_chunks(packed: pl.DataFrame) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    # `start, key, session_id` of the packed events a chunk of rows at a time, as numpy
+    # views of polars' chunks where they line up (converting whole columns copied them).
+    session_id, start = packed.get_column("session_id"), 0
+    for chunk in packed.get_column("key").get_chunks():
+        key = chunk.to_numpy()
+        session = session_id.slice(start, key.size).to_numpy()
+        for at in range(0, key.size, _CHUNK_ROWS):
+            rows = slice(at, at + _CHUNK_ROWS)
+            yield start + at, key[rows], session[rows]
+        start += key.size
+
+
+def _session_bounds(packed: pl.DataFrame) -> dict[str, int]:
+    # Largest code, smallest and largest session_id and day field of the packed events
+    # (no null key, session_id integers without nulls).
+    found: dict[str, list[int]] = {name: [] for name in ("code", "session", "day")}
+    for _, key, session in _event_chunks(packed):
+        day = _bits(key, _KIND_BITS, _DAY_BITS, np.uint32)
+        found["code"].append(int(key.max()) >> (_DAY_BITS + _KIND_BITS))
+        found["session"] += [int(session.min()), int(session.max())]
+        found["day"] += [int(day.min()), int(day.max())]
+    return {
+        "code_max": max(found["code"]),
+        "session_min": min(found["session"]),
+        "session_max": max(found["session"]),
+        "day_min": min(found["day"]),
+        "day_max": max(found["day"]),
+    }
+
+
+def _session_keys(
+    packed: pl.DataFrame, bounds: dict[str, int], session_bits: int, day_bits: int
+) -> np.ndarray:
+    # code | session_id - smallest | day - earliest per event, in session_bits and day_bits
+    # bits (a chunk of rows at a time: the temporaries of a chunk are reused).
+    keys = np.empty(packed.height, dtype=np.uint64)
+    signed = packed.schema["session_id"].is_signed_integer()
+    for start, key, session in _event_chunks(packed):
+        out = keys[start : start + key.size]
+        np.right_shift(key, _DAY_BITS + _KIND_BITS, out=out)
+        out <<= session_bits + day_bits
+        # In 64 bits, modulo 2**64: exact, the difference fits.
+        wide = session.astype(np.int64 if signed else np.uint64, copy=False)
+        relative = np.subtract(wide, bounds["session_min"]).view(np.uint64)
+        relative <<= day_bits
+        out |= relative
+        day = _bits(key, _KIND_BITS, _DAY_BITS, np.uint32)
+        day -= bounds["day_min"]
+        out |= day
+    return keys
+
+
 def _session_code_days(packed: pl.DataFrame) -> pl.Series:
     """The code_day of each (code, session_id)'s earliest day: one value per session.
 
     Sort-based when (code, session_id - smallest, day - earliest) fits one UInt64 (2.5x
     faster than the streaming group-by at 15M sessions, measured): once sorted, the first
-    row of a session holds its earliest day. Otherwise a streaming group-by.
+    row of a session holds its earliest day. Otherwise a streaming group-by. The bounds
+    and keys are made with numpy's bit shifts (0.05 s at 10M events instead of 0.17 with
+    polars' divisions) and sorted by polars (0.2 s on 10M UInt64, `np.sort` 0.65).
     """
-    code = pl.col("key") // _u64(1 << (_DAY_BITS + _KIND_BITS))
-    code_day = pl.col("key") // _u64(1 << _KIND_BITS)
-    day = code_day % _u64(1 << _DAY_BITS)
-    bounds = packed.select(
-        pl.col("key").max().alias("key"),
-        pl.col("session_id").min().alias("session_min"),
-        pl.col("session_id").max().alias("session_max"),
-        pl.col("session_id").null_count().alias("session_nulls"),
-        day.min().alias("day_min"),
-        day.max().alias("day_max"),
-    ).row(0, named=True)
-    if bounds["key"] is not None and bounds["session_nulls"] == 0:
-        code_bits = (bounds["key"] >> (_DAY_BITS + _KIND_BITS)).bit_length()
+    session_id = packed.get_column("session_id")
+    if packed.height and not session_id.null_count() and session_id.dtype.is_integer():
+        bounds = _session_bounds(packed)
+        code_bits = bounds["code_max"].bit_length()
         session_bits = (bounds["session_max"] - bounds["session_min"]).bit_length()
         day_bits = (bounds["day_max"] - bounds["day_min"]).bit_length()
         if code_bits + session_bits + day_bits <= 64:
-            session = (pl.col("session_id") - bounds["session_min"]).cast(pl.UInt64)
-            keys = packed.select(
-                code * _u64(1 << (session_bits + day_bits))
-                + session * _u64(1 << day_bits)
-                + (day - _u64(bounds["day_min"]))
-            ).to_series()
-            keys = keys.sort()
-            session_of = keys // (1 << day_bits)
-            first = keys.filter((session_of != session_of.shift(1)).fill_null(True))
-            del keys, session_of
-            first_day = first % (1 << day_bits) + bounds["day_min"]
-            return first // (1 << (session_bits + day_bits)) * (1 << _DAY_BITS) + first_day
+            keys = _session_keys(packed, bounds, session_bits, day_bits)
+            keys = pl.Series(keys).sort().to_numpy()
+            first = keys[_starts(keys >> day_bits)]
+            del keys
+            code_day = first >> (session_bits + day_bits)
+            code_day <<= _DAY_BITS
+            first &= (1 << day_bits) - 1
+            first += bounds["day_min"]
+            code_day |= first
+            return pl.Series(code_day)
     # The streaming engine: in memory, this group-by took 3.5x the time and 2.5x the memory.
+    code = pl.col("key") // _u64(1 << (_DAY_BITS + _KIND_BITS))
+    code_day = pl.col("key") // _u64(1 << _KIND_BITS)
     return (
         packed.lazy()
         .group_by(code.alias("code"), "session_id")
@@ -340,30 +404,32 @@ def compact_tables(compact: pl.LazyFrame) -> tuple[pl.DataFrame, pl.DataFrame, p
     """
     packed = packed_events(compact)
     sessions = _runs(_session_code_days(packed))
-    sessions = pl.DataFrame([*_code_day(sessions.get_column("value")), sessions.get_column("len")])
+    code, day = _code_day(sessions.get_column("value").to_numpy(), 0)
+    sessions = pl.DataFrame(
+        [pl.Series("code", code), pl.Series("day", day), sessions.get_column("len").alias("n")]
+    )
     key = packed.get_column("key")
     del packed  # the session ids are no longer needed
     runs = _runs(key)
     del key
-    # Decoded in one select (the fields in parallel); a null family or theme was 0.
-    value = pl.col("value")
-    code_day = value // _u64(1 << _KIND_BITS)
-    daily = runs.select(
-        *_code_day_exprs(code_day),
-        (value // _u64(1 << (_FAM_BITS + _TH_BITS)) % _u64(1 << _ET_BITS))
-        .cast(pl.UInt8)
-        .alias("et"),
-        _level(value // _u64(1 << _TH_BITS) % _u64(1 << _FAM_BITS)).alias("fam"),
-        _level(value % _u64(1 << _TH_BITS)).alias("th"),
-        pl.col("len").alias("n"),
-    )
-    # code_day is sorted: where it changes starts a distinct active day.
-    active = runs.select(code_day.alias("code_day")).filter(
-        pl.col("code_day") != pl.col("code_day").shift(1).fill_null(_u64(2**64 - 1))
-    )
-    del runs
-    active = active.select(*_code_day_exprs(pl.col("code_day")))
-    return daily, sessions.rename({"len": "n"}), active
+    # Decoded with numpy's bit shifts (`_bits`); a null family or theme was 0.
+    value = runs.get_column("value").to_numpy()
+    code, day = _code_day(value, _KIND_BITS)
+    daily = pl.DataFrame(
+        [
+            pl.Series("code", code),
+            pl.Series("day", day),
+            pl.Series("et", _bits(value, _FAM_BITS + _TH_BITS, _ET_BITS, np.uint8)),
+            pl.Series("fam", _bits(value, _TH_BITS, _FAM_BITS, np.uint8)),
+            pl.Series("th", _bits(value, 0, _TH_BITS, np.uint8)),
+            runs.get_column("len").alias("n"),
+        ]
+    ).with_columns(_level("fam"), _level("th"))
+    del runs, value
+    # The rows are sorted by code and day: where either changes starts a distinct active day.
+    new_day = _starts(code, day)
+    active = pl.DataFrame([pl.Series("code", code[new_day]), pl.Series("day", day[new_day])])
+    return daily, sessions, active
 
 
 # The windows end at the as-of day and are nested, so a row of age a (days before the as-of
@@ -470,24 +536,34 @@ def _scatter(ufunc, planes: np.ndarray, layout: _Layout, rank, at, *, values) ->
     flat, width = planes.reshape(-1), planes.shape[1]
     values = np.asarray(values, dtype=planes.dtype)  # ufunc.at is fast on one dtype only
     for table in layout.passes:
-        at_plane = table[at] * width
+        at_plane = (table * width)[at]  # the small table multiplied, not the rows
         at_plane += rank
         ufunc.at(flat, at_plane, values)
 
 
 def _ranks(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # The distinct values of sorted `codes`, each row's index among them and the rows where
-    # a value starts.
-    starts = np.ones(codes.size, dtype=bool)
-    np.not_equal(codes[1:], codes[:-1], out=starts[1:])
-    rank = np.cumsum(starts, dtype=np.int32)
-    rank -= 1
-    return codes[starts], rank, np.flatnonzero(starts)
+    # a value starts. Codes 0 .. k-1 (a caller's codes all with rows) are their own index.
+    starts = _starts(codes)
+    distinct = codes[starts]
+    if not distinct.size or distinct[-1] == distinct.size - 1:
+        return distinct, codes, starts
+    rank = np.zeros(codes.size, dtype=np.int32)
+    rank[starts[1:]] = 1
+    np.cumsum(rank, out=rank)
+    return distinct, rank, starts
 
 
-def _largest_total(values: np.ndarray, starts: np.ndarray) -> int:
-    # The largest sum of `values` over the runs beginning at `starts`.
-    return int(np.add.reduceat(values, starts, dtype=np.uint64).max()) if values.size else 0
+def _totals_fit(values: np.ndarray, starts: np.ndarray, limit: int) -> bool:
+    # Whether no sum of `values` over the runs beginning at `starts` exceeds `limit`. The
+    # longest run times the largest value bounds the sums (5 ms at 10M events instead of 22
+    # for the sums, measured); the sums are made only when the bound exceeds `limit`.
+    if not values.size:
+        return True
+    longest = int(np.diff(starts, append=values.size).max())
+    if longest * int(values.max()) <= limit:
+        return True
+    return int(np.add.reduceat(values, starts, dtype=np.uint64).max()) <= limit
 
 
 def _age(day: np.ndarray, as_of_day: int) -> np.ndarray:
@@ -502,6 +578,24 @@ def _in_span(day: np.ndarray, as_of_day: int) -> np.ndarray:
     # value falls below 365 unless the true one does.
     age = _age(day, as_of_day - 1)
     return age.view(np.uint64 if age.dtype == np.int64 else np.uint32) < HISTORY_DAYS_MAX
+
+
+def _span_rows(day: np.ndarray, as_of_day: int) -> slice | np.ndarray:
+    # The rows of `day` in the span (`_in_span`): a slice when all of them are (the latest
+    # as-of: no copy of the columns, ~0.03 s less a snapshot at 10M events), else their row
+    # numbers (gathering with them is faster than with the mask, see `_starts`).
+    keep = _in_span(day, as_of_day)
+    return slice(None) if keep.all() else np.flatnonzero(keep)
+
+
+def _consecutive(index: np.ndarray) -> slice | None:
+    # `index` as a slice when it is start, start + 1, ... (None otherwise).
+    if not index.size:
+        return None
+    start = int(index[0])
+    if not np.array_equal(index, np.arange(start, start + index.size)):
+        return None
+    return slice(start, start + index.size)
 
 
 # Rows are scattered a chunk at a time: the temporaries of a chunk (a few MB) are reused by
@@ -519,8 +613,9 @@ class ClickWindows:
     ring) and (event type, ring), and `np.minimum.at` keeps the smallest age per (family,
     event type) and theme. A window's count is a sum of rings (`_RINGS`). The cells are
     planes of buffers kept from one snapshot to the next (`_Layout`); polars gathers the
-    wanted customers' values from them and makes the Float32 columns. The values, nulls and
-    dtypes equal the group-by formulation's (tests/features/reference_clicks.py).
+    wanted customers' values from them (slices them when the customers are consecutive) and
+    makes the Float32 columns. The values, nulls and dtypes equal the group-by
+    formulation's (tests/features/reference_clicks.py).
 
     Parameters
     ----------
@@ -539,6 +634,8 @@ class ClickWindows:
         ]
         codes = ranked[0][0]
         for own, *_ in ranked[1:]:  # a code without daily rows: not from compact_tables
+            if np.array_equal(own, codes):
+                continue
             at = np.searchsorted(codes, own)
             if at.size and (at[-1] >= codes.size or not np.array_equal(codes[at], own)):
                 codes = np.union1d(codes, own)
@@ -567,11 +664,11 @@ class ClickWindows:
         self._buffers: dict[str, np.ndarray] = {}
         # Counts in 16 bits when no customer has more events or sessions (half the memory
         # the cells sweep): a cell never holds more than its customer's total.
-        largest = max(
-            _largest_total(self._daily[3], ranked[0][2]),
-            _largest_total(self._sessions[2], ranked[1][2]),
+        limit = np.iinfo(np.uint16).max
+        fits = _totals_fit(self._daily[3], ranked[0][2], limit) and _totals_fit(
+            self._sessions[2], ranked[1][2], limit
         )
-        self._count_dtype = np.uint16 if largest <= np.iinfo(np.uint16).max else np.uint32
+        self._count_dtype = np.uint16 if fits else np.uint32
 
     def columns(self, as_of_day: int, codes: pl.Series) -> pl.DataFrame:
         """The click columns of the catalogue at `as_of_day` for `codes` (any codes, in their
@@ -617,7 +714,7 @@ class ClickWindows:
         rank, day, kind, n = self._daily
         for start in range(0, rank.size, _CHUNK_ROWS):
             rows = slice(start, start + _CHUNK_ROWS)
-            keep = _in_span(day[rows], d)
+            keep = _span_rows(day[rows], d)
             chunk_rank = rank[rows][keep].astype(np.intp)
             age = _age(day[rows][keep], d)
             chunk_kind = kind[rows][keep].astype(np.intp) * _RINGS  # ring 0: no ring
@@ -627,12 +724,13 @@ class ClickWindows:
             _scatter(np.minimum, recent, _RECENT, chunk_rank, chunk_kind, values=age)
             # A customer's most recent row: its last (rows sorted by code and day; a later
             # chunk holds later days).
-            last = np.flatnonzero(np.diff(chunk_rank, append=-1))
+            last = _starts(chunk_rank[::-1])  # from the end: the last rows of the runs
+            last = chunk_rank.size - 1 - last
             recent.reshape(-1)[_RECENT.extra * width + chunk_rank[last]] = age[last]
         for planes, (rank, day, *n) in ((sessions, self._sessions), (active, self._active)):
             for start in range(0, rank.size, _CHUNK_ROWS):
                 rows = slice(start, start + _CHUNK_ROWS)
-                keep = _in_span(day[rows], d)
+                keep = _span_rows(day[rows], d)
                 at = _RING_OF_AGE[_age(day[rows][keep], d)]
                 values = n[0][rows][keep] if n else 1
                 chunk_rank = rank[rows][keep].astype(np.intp)
@@ -665,19 +763,27 @@ class ClickWindows:
         # The click columns of the customers `index` (columns of the planes; the last one
         # for a code without rows). With `absent_as_null` (click_features) the columns of a
         # family, theme or the sessions without a row in the span are null. The planes are
-        # wrapped without a copy (the buffers are reused: every output is gathered into new
-        # memory), and each column is gathered and cast in one expression.
+        # wrapped without a copy (the buffers are reused: every output is cast into new
+        # memory), and each column is gathered and cast in one expression. When `index` is
+        # a run of consecutive columns (usually all of them: `features` when every customer
+        # had an event in the span, `columns` on the codes in order) the planes are sliced
+        # instead of gathered: at 10M events (747K customers) the select took ~0.1 s
+        # instead of ~0.3.
         raw: dict[str, np.ndarray] = {}
         out: list[pl.Expr] = []
+        rows = _consecutive(index)
         at = pl.Series("index", index, dtype=pl.Int64)
 
         def w(window: int) -> int:
             return _rings_within(window) - 1
 
+        def hold(name: str, plane: np.ndarray) -> None:
+            raw[name] = plane if rows is None else plane[rows]
+
         def column(name: str, plane: np.ndarray | None = None) -> pl.Expr:
             if plane is not None:
-                raw[name] = plane
-            return pl.col(name).gather(at)
+                hold(name, plane)
+            return pl.col(name) if rows is not None else pl.col(name).gather(at)
 
         def count(name: str, plane: np.ndarray, present: str | None = None) -> None:
             value = column(name, plane).cast(pl.Float32)
@@ -703,13 +809,13 @@ class ClickWindows:
         trend("all__trend_30_90", "all__events_30d", "all__events_90d")
         for name, windows in (("sessions", (30, 90, 365)), ("active_days", (30, 90))):
             block = planes["sessions" if name == "sessions" else "active"][0]
-            raw[f"_{name}"] = block[-1]
+            hold(f"_{name}", block[-1])
             for window in windows:
                 count(f"all__{name}_{window}d", block[w(window)], f"_{name}")
         for f, level in enumerate(FAMILIES):
             prefix, family = f"fam_{level}__", planes["family"][f]
             present = f"{prefix}events_365d"
-            raw[present] = family[w(365)]
+            hold(present, family[w(365)])
             for window in WINDOWS:
                 count(f"{prefix}events_{window}d", family[w(window)], present)
             for t, (event_type, window) in enumerate(FAMILY_TYPE_WINDOWS):
@@ -719,7 +825,7 @@ class ClickWindows:
             trend(f"{prefix}trend_30_90", f"{prefix}events_30d", f"{prefix}events_90d")
         for t, level in enumerate(THEMES):
             prefix = f"theme_{level}__"
-            raw[f"_{prefix}visits"] = planes["theme"][t, -1]
+            hold(f"_{prefix}visits", planes["theme"][t, -1])
             for window in THEME_WINDOWS:
                 plane = planes["theme"][t, w(window)]
                 count(f"{prefix}visits_{window}d", plane, f"_{prefix}visits")
