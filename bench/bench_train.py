@@ -33,6 +33,7 @@ import resource
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -262,21 +263,28 @@ def _time_parts() -> dict[str, float]:
     from interestlab.modeling.challenger import LogisticChallenger
 
     parts: dict[str, float] = {}
+    # Per part: calls under way and when the first of them began. A part's time is the wall
+    # time while any of its calls runs (nested calls, or calls in threads: counted once).
+    active: dict[str, list] = {}
+    lock = threading.Lock()
 
     def wrap(owner: Any, name: str, part: str) -> None:
         inner = getattr(owner, name)
-        depth = [0]
         parts[part] = 0.0
+        state = active.setdefault(part, [0, 0.0])
 
         def timed(*args: Any, **kwargs: Any) -> Any:
-            depth[0] += 1
-            started = time.perf_counter()
+            with lock:
+                if state[0] == 0:
+                    state[1] = time.perf_counter()
+                state[0] += 1
             try:
                 return inner(*args, **kwargs)
             finally:
-                depth[0] -= 1
-                if depth[0] == 0:
-                    parts[part] += time.perf_counter() - started
+                with lock:
+                    state[0] -= 1
+                    if state[0] == 0:
+                        parts[part] += time.perf_counter() - state[1]
 
         setattr(owner, name, timed)
 
