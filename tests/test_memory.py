@@ -1,5 +1,7 @@
 import gc
 
+import pytest
+
 from interestlab.memory import long_lived_frozen, release_memory
 
 
@@ -8,8 +10,18 @@ class _Cycle:
         self.me = self
 
 
-def test_long_lived_frozen_freezes_inside_and_unfreezes_after():
-    assert gc.get_freeze_count() == 0
+@pytest.fixture
+def nothing_frozen():
+    # Earlier tests may have frozen objects (`freeze_long_lived` after importing GX): start
+    # from an unfrozen collector and freeze again afterwards.
+    was_frozen = gc.get_freeze_count() > 0
+    gc.unfreeze()
+    yield
+    if was_frozen:
+        gc.freeze()
+
+
+def test_long_lived_frozen_freezes_inside_and_unfreezes_after(nothing_frozen):
     alive = _Cycle()
     with long_lived_frozen():
         assert gc.get_freeze_count() > 0
@@ -17,7 +29,7 @@ def test_long_lived_frozen_freezes_inside_and_unfreezes_after():
     assert gc.get_freeze_count() == 0
 
 
-def test_garbage_made_inside_the_block_is_still_collected():
+def test_garbage_made_inside_the_block_is_still_collected(nothing_frozen):
     def count() -> int:
         return sum(isinstance(o, _Cycle) for o in gc.get_objects())
 
@@ -30,11 +42,9 @@ def test_garbage_made_inside_the_block_is_still_collected():
         assert count() == before
 
 
-def test_an_earlier_freeze_is_kept():
+def test_an_earlier_freeze_is_kept(nothing_frozen):
     gc.freeze()
-    try:
-        with long_lived_frozen():
-            pass
-        assert gc.get_freeze_count() > 0
-    finally:
-        gc.unfreeze()
+    with long_lived_frozen():
+        pass
+    assert gc.get_freeze_count() > 0
+    gc.unfreeze()
