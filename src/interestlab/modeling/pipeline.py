@@ -223,179 +223,147 @@ def train_all(
     subset at a time (`fit_families`), then one chunk of test rows and every family's test
     scores (`score_test_months`); the report keeps aggregates only.
     """
+    trainer = (trainer or "").strip()
+    if not trainer:
+        msg = "`trainer` must be a non-empty name, got an empty string"
+        raise ValueError(msg)
     # The modules imported and the MLflow store opened before the long-lived objects are
     # frozen: `release_memory` runs after every family, and each full collection would
     # traverse their ~170k objects again (~0.1 s a call, 0.13 s at full size).
     import lightgbm  # noqa: F401
+    import mlflow
     import mlflow.lightgbm  # noqa: F401
     from mlflow.models import infer_signature  # noqa: F401
     from sklearn.linear_model import LogisticRegression  # noqa: F401
 
     experiment_id = tracking.ensure_experiment()
     with long_lived_frozen():
-        return _train_all(
-            training_set,
-            experiment_id=experiment_id,
-            families=families,
-            params=params,
-            seed=seed,
-            n_test_months=n_test_months,
+        resolved = resolve_params(params)
+        features = check_training_set(training_set, families=families)
+        frame, split = assign_split(training_set, n_test_months=n_test_months, policy=policy)
+        order = row_order(frame)  # one key sort shared by every family
+        catalogue = feature_catalogue()
+        commit = tracking.git_commit()
+        tags = _lineage_tags(
+            split=split,
             lineage=lineage,
             gx_summary=gx_summary,
             policy=policy,
             trainer=trainer,
-            truth=truth,
-            output_dir=output_dir,
+            seed=seed,
+            commit=commit,
         )
+        step(
+            f"train: {len(families)} families, {training_set.height:,} rows x {len(features)} features;"
+            f" test months {', '.join(split.test_months)}"
+        )
+        reports: dict[str, FamilyReport] = {}
+        results: dict[str, FamilyResult] = {}
+        with tempfile.TemporaryDirectory(prefix="interestlab-train-") as scratch:
+            base = Path(output_dir) if output_dir is not None else Path(scratch)
+            with mlflow.start_run(
+                experiment_id=experiment_id, run_name=f"train {split.data_window}", tags=tags
+            ) as parent:
+                mlflow.log_params(
+                    tracking.flatten(resolved)
+                    | {
+                        "seed": seed,
+                        "n_test_months": n_test_months,
+                        "families": ",".join(families),
+                        "n_features": len(features),
+                    }
+                )
+                mlflow.log_dict({"snapshots": lineage}, "lineage/snapshots.json")
+                mlflow.log_dict(gx_summary or {}, "lineage/gx_summary.json")
+                mlflow.log_dict(split.to_dict(), "lineage/split.json")
+                # Fit every family first (their training rows gathered and binned once, each
+                # family trained on its subset), score the test months once for all of them (each
+                # chunk gathered once), then evaluate and log each.
+                step(f"train: fitting {len(families)} families on shared bins")
 
+                def fitted_one(family: str) -> None:
+                    step(f"train: {family} fitted")
+                    # Hand the family's freed arrays back to the system before the next one
+                    # (glibc keeps freed arenas otherwise, and RSS grows family by family).
+                    release_memory()
 
-def _train_all(
-    training_set: pl.DataFrame,
-    *,
-    experiment_id: str,
-    families: list[str],
-    params: dict[str, Any],
-    seed: int,
-    n_test_months: int,
-    lineage: list[dict[str, Any]],
-    gx_summary: dict[str, Any] | None,
-    policy: Policy,
-    trainer: str,
-    truth: pl.DataFrame | None,
-    output_dir: Path | None,
-) -> TrainingReport:
-    import mlflow
-
-    trainer = (trainer or "").strip()
-    if not trainer:
-        msg = "`trainer` must be a non-empty name, got an empty string"
-        raise ValueError(msg)
-    resolved = resolve_params(params)
-    features = check_training_set(training_set, families=families)
-    frame, split = assign_split(training_set, n_test_months=n_test_months, policy=policy)
-    order = row_order(frame)  # one key sort shared by every family
-    catalogue = feature_catalogue()
-    commit = tracking.git_commit()
-    tags = _lineage_tags(
-        split=split,
-        lineage=lineage,
-        gx_summary=gx_summary,
-        policy=policy,
-        trainer=trainer,
-        seed=seed,
-        commit=commit,
-    )
-    step(
-        f"train: {len(families)} families, {training_set.height:,} rows x {len(features)} features;"
-        f" test months {', '.join(split.test_months)}"
-    )
-    reports: dict[str, FamilyReport] = {}
-    results: dict[str, FamilyResult] = {}
-    with tempfile.TemporaryDirectory(prefix="interestlab-train-") as scratch:
-        base = Path(output_dir) if output_dir is not None else Path(scratch)
-        with mlflow.start_run(
-            experiment_id=experiment_id, run_name=f"train {split.data_window}", tags=tags
-        ) as parent:
-            mlflow.log_params(
-                tracking.flatten(resolved)
-                | {
-                    "seed": seed,
-                    "n_test_months": n_test_months,
-                    "families": ",".join(families),
-                    "n_features": len(features),
-                }
-            )
-            mlflow.log_dict({"snapshots": lineage}, "lineage/snapshots.json")
-            mlflow.log_dict(gx_summary or {}, "lineage/gx_summary.json")
-            mlflow.log_dict(split.to_dict(), "lineage/split.json")
-            # Fit every family first (their training rows gathered and binned once, each
-            # family trained on its subset), score the test months once for all of them (each
-            # chunk gathered once), then evaluate and log each.
-            step(f"train: fitting {len(families)} families on shared bins")
-
-            def fitted_one(family: str) -> None:
-                step(f"train: {family} fitted")
-                # Hand the family's freed arrays back to the system before the next one
-                # (glibc keeps freed arenas otherwise, and RSS grows family by family).
+                fitted, skipped = fit_families(
+                    frame,
+                    families,
+                    features=features,
+                    params=resolved,
+                    seed=seed,
+                    order=order,
+                    on_fitted=fitted_one,
+                )
+                for family, reason in skipped.items():
+                    step(f"train: {family} skipped: {reason}")
                 release_memory()
+                with _plot_worker() as plotter:
+                    step(f"train: scoring the test months for {len(fitted)} families")
+                    scores = score_test_months(frame, fitted, features)
+                    # The worker starts (spawn, imports) once LightGBM no longer uses both cores:
+                    # a busy third thread slows its OpenMP loops sharply.
+                    plotter.submit(plots.warm_up)
 
-            fitted, skipped = fit_families(
-                frame,
-                families,
-                features=features,
-                params=resolved,
-                seed=seed,
-                order=order,
-                on_fitted=fitted_one,
-            )
-            for family, reason in skipped.items():
-                step(f"train: {family} skipped: {reason}")
-            release_memory()
-            with _plot_worker() as plotter:
-                step(f"train: scoring the test months for {len(fitted)} families")
-                scores = score_test_months(frame, fitted, features)
-                # The worker starts (spawn, imports) once LightGBM no longer uses both cores:
-                # a busy third thread slows its OpenMP loops sharply.
-                plotter.submit(plots.warm_up)
+                    # Pipelined: family k's plots render in the worker while the main process
+                    # evaluates family k+1, then logs family k (its plots done by then).
+                    def log(result: FamilyResult, plotted: Any) -> None:
+                        family = result.family
+                        reports[family] = _log_family(
+                            result,
+                            plot_paths=plotted.result(),  # the PNGs, in `base / family / "plots"`
+                            base=base / family,
+                            tags=tags,
+                            resolved=resolved,
+                            split=split,
+                            policy=policy,
+                            lineage=lineage,
+                            gx_summary=gx_summary,
+                            trainer=trainer,
+                            seed=seed,
+                            commit=commit,
+                            catalogue=catalogue,
+                            experiment_id=experiment_id,
+                            parent_run_id=parent.info.run_id,
+                            keep_plots=output_dir is not None,
+                        )
+                        results[family] = result
+                        step(
+                            f"train: {family} version {reports[family].version}: test AUC"
+                            f" {result.metrics['auc']:.3f}"
+                            f" (challenger {result.challenger_metrics['auc']:.3f})"
+                        )
 
-                # Pipelined: family k's plots render in the worker while the main process
-                # evaluates family k+1, then logs family k (its plots done by then).
-                def log(result: FamilyResult, plotted: Any) -> None:
-                    family = result.family
-                    reports[family] = _log_family(
-                        result,
-                        plot_paths=plotted.result(),  # the PNGs, in `base / family / "plots"`
-                        base=base / family,
-                        tags=tags,
-                        resolved=resolved,
-                        split=split,
-                        policy=policy,
-                        lineage=lineage,
-                        gx_summary=gx_summary,
-                        trainer=trainer,
-                        seed=seed,
-                        commit=commit,
-                        catalogue=catalogue,
-                        experiment_id=experiment_id,
-                        parent_run_id=parent.info.run_id,
-                        keep_plots=output_dir is not None,
-                    )
-                    results[family] = result
-                    step(
-                        f"train: {family} version {reports[family].version}: test AUC"
-                        f" {result.metrics['auc']:.3f}"
-                        f" (challenger {result.challenger_metrics['auc']:.3f})"
-                    )
-
-                pending: tuple[FamilyResult, Any] | None = None
-                for fit in fitted:
-                    result = evaluate_family(
-                        frame,
-                        fit,
-                        scores.pop(fit.family),
-                        features=features,
-                        params=resolved,
-                        seed=seed,
-                        truth=truth,
-                    )
-                    plotted = plotter.submit(
-                        plots.write_family_plots,
-                        dataclasses.replace(result, booster=None),
-                        base / fit.family / "plots",
-                    )
+                    pending: tuple[FamilyResult, Any] | None = None
+                    for fit in fitted:
+                        result = evaluate_family(
+                            frame,
+                            fit,
+                            scores.pop(fit.family),
+                            features=features,
+                            params=resolved,
+                            seed=seed,
+                            truth=truth,
+                        )
+                        plotted = plotter.submit(
+                            plots.write_family_plots,
+                            dataclasses.replace(result, booster=None),
+                            base / fit.family / "plots",
+                        )
+                        if pending is not None:
+                            log(*pending)
+                        pending = (result, plotted)
                     if pending is not None:
                         log(*pending)
-                    pending = (result, plotted)
-                if pending is not None:
-                    log(*pending)
-            report = TrainingReport(
-                parent.info.run_id, experiment_id, split, reports, skipped, results
-            )
-            summary = report.to_frame()
-            mlflow.log_text(summary.write_csv(), "training_report.csv")
-            mlflow.log_dict(skipped, "skipped_families.json")
-            mlflow.set_tag("families_trained", ",".join(reports))
-    return report
+                report = TrainingReport(
+                    parent.info.run_id, experiment_id, split, reports, skipped, results
+                )
+                summary = report.to_frame()
+                mlflow.log_text(summary.write_csv(), "training_report.csv")
+                mlflow.log_dict(skipped, "skipped_families.json")
+                mlflow.set_tag("families_trained", ",".join(reports))
+        return report
 
 
 def _log_family(
