@@ -120,7 +120,7 @@ class LogisticChallenger:
         self.model_ = LogisticRegression(C=self.regularization, max_iter=self.max_iter)
         # One BLAS thread: the coefficients then do not depend on the machine's core count
         # (a threaded BLAS sums in another order), and at ~50k x 230 the threads cost more
-        # than they gain (4 fits: 2.8 s single-threaded, 3.7-5.4 s with 2 threads).
+        # than they gain (11 fits at full size: 6.9 s instead of 8.9, bench_train).
         with threadpool_limits(limits=1, user_api="blas"):
             self.model_.fit(design, labels, sample_weight=weights)
         return self
