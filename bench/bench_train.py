@@ -253,8 +253,9 @@ def run_phase(phase: str, folder: str, as_ofs: list[datetime], options: dict[str
 
 def _time_parts() -> dict[str, float]:
     """Wall seconds of the pipeline's parts, summed over a run: the functions `train_all`
-    reaches are wrapped (outermost calls only: a subset's `construct` constructs its
-    reference first). LightGBM's own training is timed separately (`train_booster`)."""
+    reaches are wrapped, and a part counts the wall time while any of its calls runs (a
+    subset's `construct` constructs its reference first; row selection runs in two
+    threads). LightGBM's own training is timed separately (`train_booster`)."""
     from concurrent.futures import Future
 
     import lightgbm as lgb
