@@ -3,13 +3,10 @@
 Times, on the same training set and the same rows (every family trains on the same sampled
 rows in every phase):
   * raw       - `lightgbm.train` called directly per family on the prepared train/validation
-                matrices with the same parameters and early stopping, one family after the
-                other on all `lightgbm.num_threads` threads (the named baseline);
+                matrices with the same parameters and early stopping (the named baseline);
   * core      - `train.train_family` per family: split rows, matrices, LightGBM, challenger,
-                evaluation of the test set (up to `test_max_rows`), SHAP sample (no MLflow),
-                likewise one family at a time on all threads;
-  * pipeline  - `train_all`: the families' rows binned once and each trained on its subset,
-                `families_at_once` families side by side on their share of the threads
+                evaluation of the test set (up to `test_max_rows`), SHAP sample (no MLflow);
+  * pipeline  - `train_all`: the families' rows binned once and each trained on its subset
                 (`fit_families`), one scoring pass, evaluation, plots, model cards, MLflow
                 logging and registration into a fresh SQLite store.
 Prints medians of `--repeats` runs (wall and CPU seconds), the overhead ratio pipeline / raw,
@@ -129,9 +126,6 @@ def run_phase(phase: str, folder: str, as_ofs: list[datetime], options: dict[str
     families = options["families"]
     seed = options["seed"]
     params = core.resolve_params({"negative_rate": options["negative_rate"]})
-    # raw and core: one family at a time, each booster on every thread (as a direct call
-    # would); the pipeline shares the threads among `families_at_once` families instead.
-    one_at_a_time = {**params, "families_at_once": 1}
     process = psutil.Process()
     out: dict[str, Any] = {"wall": [], "cpu": []}
     with PeakRss() as rss:
@@ -177,7 +171,7 @@ def run_phase(phase: str, folder: str, as_ofs: list[datetime], options: dict[str
                     valid,
                     features=features,
                     categorical=categorical,
-                    params=one_at_a_time,
+                    params=params,
                     seed=seed,
                 )
                 wall += time.perf_counter() - wall0
@@ -190,7 +184,7 @@ def run_phase(phase: str, folder: str, as_ofs: list[datetime], options: dict[str
             order = core.row_order(frame)
             for family in families:
                 core.train_family(
-                    frame, family, features=features, params=one_at_a_time, seed=seed, order=order
+                    frame, family, features=features, params=params, seed=seed, order=order
                 )
                 release_memory()
 
@@ -214,9 +208,9 @@ def run_phase(phase: str, folder: str, as_ofs: list[datetime], options: dict[str
         # the load changes between phases, so their overhead is also given against it. There
         # it trains on subsets of the families' shared binning (`fit_families`): the binning
         # itself is outside these calls, whereas raw bins inside `lightgbm.train`.
-        # With `families_at_once` > 1 the pipeline's calls overlap: each part (training
-        # included) counts the wall time while any of its calls runs, and its CPU seconds
-        # are the process's over that time (other threads' work included).
+        # Each part (training included) counts the wall time while any of its calls runs
+        # (row selection and the binning's gathers run in threads), and its CPU seconds are
+        # the process's over that time (other threads' work included).
         spans = Spans()
         if phase != "raw":
             spans.wrap(core, "train_booster", "training")
@@ -310,7 +304,7 @@ class Spans:
 
 def _time_parts(spans: Spans) -> None:
     """Wrap the functions `train_all` reaches into `spans`' parts (a subset's `construct`
-    constructs its reference first; row selection and the families' fits run in threads).
+    constructs its reference first; row selection runs in threads).
     LightGBM's own training is the part `training` (`train_booster`)."""
     from concurrent.futures import Future
 
@@ -333,7 +327,7 @@ def _time_parts(spans: Spans) -> None:
     spans.wrap(pipeline.tracking, "ensure_experiment", "MLflow store and parent run")
     spans.wrap(pipeline.tracking, "git_commit", "MLflow store and parent run")
     spans.wrap(pipeline, "_plot_worker", "MLflow store and parent run")
-    # Only the pipeline's own waits (the fits' and the binning's threads use futures too).
+    # Only the pipeline's own waits (the binning's gather threads use futures too).
     result = Future.result
     part = "waits for the plot worker"
     spans.wall[part], spans.cpu[part] = 0.0, 0.0

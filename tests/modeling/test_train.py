@@ -95,9 +95,6 @@ def test_resolve_params_merges_and_validates() -> None:
         resolve_params({"lightgbm": {"num_leaves": 1000}})
     with pytest.raises(ValueError, match="`negative_rate` must be in \\(0, 1\\]"):
         resolve_params({"negative_rate": 0})
-    for bad in (0, True, 1.5):
-        with pytest.raises(ValueError, match="`families_at_once` must be a positive integer"):
-            resolve_params({"families_at_once": bad})
 
 
 def test_negative_sampling_weights_and_test_months_untouched(split_frame) -> None:
@@ -496,45 +493,6 @@ def test_families_fitted_together_get_their_own_rows_and_labels(make_set, small_
         for first, second in zip(fitted, again, strict=True):
             assert first.booster.model_to_string() == second.booster.model_to_string()
             assert first.counts == second.counts
-
-
-def test_families_fitted_side_by_side_equal_families_fitted_one_after_another(
-    make_set, small_params
-) -> None:
-    # Two families at once, one thread each, give the bytes of one family after the other
-    # on one thread: boosters, validation AUCs and challengers (whose BLAS limit is
-    # process-wide) do not depend on the schedule; progress still comes in family order.
-    from interestlab.modeling.train import booster_threads, fit_families
-    from interestlab.policy import load_policy
-
-    frame, _ = assign_split(make_set(), n_test_months=2, policy=load_policy())
-    features = feature_columns(frame)
-    runs = {}
-    for at_once, threads in ((2, 2), (1, 1)):
-        params = resolve_params(
-            {
-                **small_params,
-                "lightgbm": {**small_params["lightgbm"], "num_threads": threads},
-                "families_at_once": at_once,
-                "negative_rate": 0.5,
-            }
-        )
-        assert booster_threads(params) == 1
-        called: list[str] = []
-        runs[at_once], _ = fit_families(
-            frame,
-            ["mortgage", "savings"],
-            features=features,
-            params=params,
-            seed=5,
-            on_fitted=called.append,
-        )
-        assert called == ["mortgage", "savings"]
-    for side, alone in zip(runs[2], runs[1], strict=True):
-        assert side.booster.model_to_string() == alone.booster.model_to_string()
-        assert "[num_threads: 1]" in side.booster.model_to_string()
-        assert side.valid_auc == alone.valid_auc
-        np.testing.assert_array_equal(side.challenger.model_.coef_, alone.challenger.model_.coef_)
 
 
 def test_fit_families_reports_skipped_families(make_set, small_params) -> None:

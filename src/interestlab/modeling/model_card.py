@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from interestlab.modeling.train import BIN_SAMPLE_ROWS, BIN_UNION_MAX_ROWS, booster_threads
+from interestlab.modeling.train import BIN_SAMPLE_ROWS, BIN_UNION_MAX_ROWS
 from interestlab.policy import Policy
 
 REQUIRED_SECTIONS = (
@@ -256,8 +256,7 @@ def render_model_card(
         f"- Policy version `{policy.version}` (sha256 `{policy.sha256[:12]}`); data quality gate"
         f" (Great Expectations) success: `{gx_status}`.",
         f"- LightGBM: num_leaves {lgb['num_leaves']}, max_depth {lgb['max_depth']}, learning rate"
-        f" {lgb['learning_rate']}, deterministic, force_row_wise, {booster_threads(params)}"
-        f" thread(s) per model ({params['families_at_once']} families trained at once)"
+        f" {lgb['learning_rate']}, deterministic, force_row_wise, {lgb['num_threads']} threads"
         " (retraining with the same data, parameters and seed gives the same model bytes).",
         "",
         "| as-of | snapshot hash | rows | oldest input |",

@@ -69,15 +69,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "bagging_freq": 1,
         "lambda_l2": 1.0,
         "max_bin": 255,
-        # Threads of the whole training: shared by the families trained at once.
         "num_threads": 2,
     },
-    # Families trained side by side (`fit_families`), each booster on `num_threads` divided
-    # among them (at least one): LightGBM's OpenMP loops scale poorly on 1.2M-row families,
-    # and one family's subset copies and challenger run while the other trains. Four families
-    # at full size: 37.2 s as two single-threaded fits side by side, 39.7 s one after another
-    # on two threads. The models depend on the threads per booster, not on the scheduling.
-    "families_at_once": 2,
     "num_boost_round": 400,
     "early_stopping_rounds": 30,
     # Share of negative rows kept in training and validation months (weight 1/rate keeps the
@@ -146,10 +139,6 @@ def resolve_params(params: dict[str, Any] | None) -> dict[str, Any]:
         raise ValueError(msg)
     if not 0 < float(resolved["negative_rate"]) <= 1:
         msg = f"params: `negative_rate` must be in (0, 1], got {resolved['negative_rate']!r}"
-        raise ValueError(msg)
-    at_once = resolved["families_at_once"]
-    if isinstance(at_once, bool) or not isinstance(at_once, int) or at_once < 1:
-        msg = f"params: `families_at_once` must be a positive integer, got {at_once!r}"
         raise ValueError(msg)
     cap = resolved["test_max_rows"]
     if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
@@ -592,20 +581,9 @@ def gather_matrix(
     return out
 
 
-def booster_threads(params: dict[str, Any]) -> int:
-    """Threads of one booster: `lightgbm.num_threads` shared by `families_at_once` fits."""
-    return max(1, int(params["lightgbm"]["num_threads"]) // int(params["families_at_once"]))
-
-
 def lightgbm_params(params: dict[str, Any], *, seed: int) -> dict[str, Any]:
-    """The exact parameter dict passed to `lightgbm.train` (seeded, deterministic; its
-    `num_threads` is `booster_threads`)."""
-    return {
-        **params["lightgbm"],
-        "num_threads": booster_threads(params),
-        "seed": seed,
-        **REPRODUCIBILITY,
-    }
+    """The exact parameter dict passed to `lightgbm.train` (seeded, deterministic)."""
+    return {**params["lightgbm"], "seed": seed, **REPRODUCIBILITY}
 
 
 def fit_booster(
@@ -817,15 +795,13 @@ def fit_families(
     into one `Dataset`; families in groups whose union stays within `BIN_UNION_MAX_ROWS`,
     one binning per group); each family
     trains on a `Dataset.subset` of it with its own labels and weights (likewise for the
-    validation month), `families_at_once` families side by side on `booster_threads`
-    threads each. Results are deterministic for a given set, parameters and seed, and
+    validation month). Results are deterministic for a given set, parameters and seed, and
     do not depend on the frame's row order; they do depend on which families are fitted
     together (the binning sample), so `fit_family` (one family) can differ from this.
 
     Memory: one group's binned union at a time (~430 bytes a row while it is pushed in
-    blocks of `BIN_BLOCK_ROWS` gathered rows, ~155 once compacted), and the subsets of the
-    families being fitted. `on_fitted(family)` is called in the calling thread after each
-    family, in order (e.g. progress, heap release).
+    blocks of `BIN_BLOCK_ROWS` gathered rows, ~155 once compacted), and one family's subset.
+    `on_fitted(family)` is called after each family (e.g. progress, heap release).
     """
 
     order = order if order is not None else row_order(frame)
@@ -910,13 +886,9 @@ def _fit_group(
     # One binning of the group's union of training (and validation) rows, then each family
     # trained on its subset (see `fit_families`).
     import lightgbm as lgb
-    from threadpoolctl import threadpool_limits
 
     categorical = categorical_features(features)
     lgb_params = lightgbm_params(params, seed=seed)
-    # The binning runs alone: on every thread of the training (the binned values do not
-    # depend on the thread count).
-    bin_params = {**lgb_params, "num_threads": int(params["lightgbm"]["num_threads"])}
     union, union_ranks, shared = {}, {}, {}
     for name in (TRAIN, VALID):
         union[name], union_ranks[name] = _union(order, [r.positions[name] for r in rows.values()])
@@ -933,7 +905,7 @@ def _fit_group(
             reference=reference,
             feature_name=features,
             categorical_feature=categorical,
-            params=bin_params,
+            params=lgb_params,
             free_raw_data=True,
         ).construct()
 
@@ -941,7 +913,7 @@ def _fit_group(
     bins = dataset(gather_matrix(frame, sample, features), sample.size)
     blocks = _row_blocks(frame, union[TRAIN], features)
     shared[TRAIN] = _compacted(
-        dataset([blocks], union[TRAIN].size, reference=bins), params=bin_params
+        dataset([blocks], union[TRAIN].size, reference=bins), params=lgb_params
     )
     shared[VALID] = dataset(
         [_row_blocks(frame, union[VALID], features)], union[VALID].size, reference=shared[TRAIN]
@@ -951,10 +923,8 @@ def _fit_group(
         f" {union[VALID].size:,} validation rows"
     )
 
-    def fit(family: str, chosen: FamilyRows) -> FittedFamily:
-        # One family, in a worker thread: every LightGBM call here runs on `lgb_params`'
-        # threads. (LightGBM keeps the thread count of its last call in one process-wide
-        # setting, so calls with another count must not run while a family is fitted.)
+    fitted = []
+    for family, chosen in rows.items():
         subsets = {}
         for name in (TRAIN, VALID):
             where = np.searchsorted(union_ranks[name], order.ranks(chosen.positions[name]))
@@ -967,9 +937,7 @@ def _fit_group(
         booster.free_dataset()  # the boosters live until every family is evaluated
         del subsets
         best = booster.best_iteration or None
-        valid_auc = _valid_auc(
-            booster, frame, chosen, features=features, best=best, threads=lgb_params["num_threads"]
-        )
+        valid_auc = _valid_auc(booster, frame, chosen, features=features, best=best)
         picked = _sample(
             chosen.positions[TRAIN].size, int(params["challenger_max_rows"]), seed=seed
         )
@@ -986,47 +954,25 @@ def _fit_group(
             *({TEST: part[TEST]} for part in (chosen.positions, chosen.labels, chosen.weights)),
             test_eligible=chosen.test_eligible,
         )
-        return FittedFamily(
-            family,
-            test_rows,
-            chosen.counts(),
-            booster,
-            best,
-            challenger,
-            categorical,
-            valid_auc,
+        fitted.append(
+            FittedFamily(
+                family,
+                test_rows,
+                chosen.counts(),
+                booster,
+                best,
+                challenger,
+                categorical,
+                valid_auc,
+            )
         )
-
-    # `families_at_once` families fitted side by side (each model depends on its own data,
-    # parameters and seed only: the same bytes in any schedule), returned in order. BLAS
-    # stays on one thread for all of them: the challengers' own limit is process-wide, and
-    # one fit ending would otherwise restore the threads under the other.
-    fitted = []
-    with (
-        threadpool_limits(limits=1, user_api="blas"),
-        ThreadPoolExecutor(int(params["families_at_once"])) as pool,
-    ):
-        pending = [pool.submit(fit, family, chosen) for family, chosen in rows.items()]
-        try:
-            for future in pending:
-                fitted.append(future.result())
-                if on_fitted is not None:
-                    on_fitted(fitted[-1].family)
-        except BaseException:
-            for future in pending:  # the families not started yet are not fitted in vain
-                future.cancel()
-            raise
+        if on_fitted is not None:
+            on_fitted(family)
     return fitted
 
 
 def _valid_auc(
-    booster: Any,
-    frame: pl.DataFrame,
-    chosen: FamilyRows,
-    *,
-    features: list[str],
-    best: Any,
-    threads: int,
+    booster: Any, frame: pl.DataFrame, chosen: FamilyRows, *, features: list[str], best: Any
 ) -> float:
     """AUC on the validation month at the best iteration: the one LightGBM computed for
     early stopping when its metric is `auc` (weighted: sampled negatives count 1/rate, an
@@ -1035,7 +981,7 @@ def _valid_auc(
     if found is not None:
         return float(found)
     x_valid = gather_matrix(frame, chosen.positions[VALID], features)
-    scores = booster.predict(x_valid, num_iteration=best, num_threads=threads)
+    scores = booster.predict(x_valid, num_iteration=best)
     if np.unique(chosen.labels[VALID]).size < 2:
         return float("nan")
     from sklearn.metrics import roc_auc_score
