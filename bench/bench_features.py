@@ -8,7 +8,10 @@ Times, in the same run and on the same events:
   * DuckDB  - the same click-window spec in SQL (one as-of, and 12 as-ofs from one daily table);
   * pandas  - the click features of the catalogue (every click column `click_features` gives),
               written plainly in pandas, on the newest `--pandas-events` events; the bench
-              checks that pandas and polars give the same values.
+              checks that pandas and polars give the same values. Each side first runs
+              `--warmup` times untimed: a run of a few seconds is otherwise swayed by
+              first-run costs (10M events: polars' first two runs took 3.1-3.5 s, the next
+              six 2.3-2.5; pandas' first runs are slower too).
 Prints medians of `--repeats` runs, ratios and peak RSS (sampled with psutil per phase).
 
 Inputs: with `--bank` and `--store` the generated bank (customers, holdings, products,
@@ -162,7 +165,13 @@ def random_bank(n_customers: int, events_per_customer: int, *, seed: int, as_of:
     }
 
 
-def measure(name: str, func: Callable[[], object], repeats: int, results: dict) -> None:
+def measure(
+    name: str, func: Callable[[], object], repeats: int, results: dict, *, warmup: int = 0
+) -> None:
+    for _ in range(warmup):
+        start = time.perf_counter()
+        func()
+        print(f"    warm-up (not counted): {time.perf_counter() - start:.2f} s", flush=True)
     times, peaks = [], []
     for _ in range(repeats):
         with PeakRss() as rss:
@@ -362,6 +371,12 @@ def main() -> None:
         "--repeats-many", type=int, help="repeats of the x12 phases (default: --repeats)"
     )
     parser.add_argument("--pandas-events", type=int, default=2_000_000)
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=1,
+        help="untimed runs of each side of the pandas comparison before its --repeats",
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument(
         "--max-rss-gb", type=float, default=18.0, help="abort above this RSS (shared machine)"
@@ -554,8 +569,20 @@ def main() -> None:
                 events_pd[events_pd["ts"] >= retention_start], day, policy.timezone
             )
 
-        measure("polars click windows (subset)", polars_subset, args.repeats, results)
-        measure("pandas click windows (subset)", pandas_subset, args.repeats, results)
+        measure(
+            "polars click windows (subset)",
+            polars_subset,
+            args.repeats,
+            results,
+            warmup=args.warmup,
+        )
+        measure(
+            "pandas click windows (subset)",
+            pandas_subset,
+            args.repeats,
+            results,
+            warmup=args.warmup,
+        )
         cells = same_features(pandas_subset(), polars_subset())
         print(f"  pandas and polars agree on all {cells:,} feature values", flush=True)
 
