@@ -538,6 +538,56 @@ def test_families_are_binned_in_groups_below_the_union_cap(
         assert fit.valid_auc == alone.valid_auc
 
 
+@pytest.mark.parametrize("block_rows", [64, 1_000_000])
+def test_streamed_dataset_is_lightgbms_own_binning_byte_for_byte(
+    split_frame, tmp_path, monkeypatch, block_rows
+) -> None:
+    # Two threads push their halves of the rows block by block through LightGBM's streaming
+    # API: the Dataset must be the one LightGBM builds from the whole matrix at once.
+    import ctypes
+
+    import lightgbm as lgb
+    from lightgbm.basic import _LIB
+
+    from interestlab.modeling import train
+
+    frame, _ = split_frame
+    features = feature_columns(frame)
+    categorical = train.categorical_features(features)
+    params = train.lightgbm_params(resolve_params({}), seed=3)
+    rng = np.random.default_rng(4)
+    positions = np.sort(rng.choice(frame.height, frame.height * 2 // 3, replace=False))
+
+    def own(rows, reference=None):
+        return lgb.Dataset(
+            train.gather_matrix(frame, rows, features),
+            label=np.zeros(rows.size, dtype=np.float32),
+            reference=reference,
+            feature_name=features,
+            categorical_feature=categorical,
+            params=params,
+        ).construct()
+
+    bins = own(positions[::3])
+    threads_before = ctypes.c_int(0)
+    _LIB.LGBM_GetMaxThreads(ctypes.byref(threads_before))
+    monkeypatch.setattr(train, "BIN_BLOCK_ROWS", block_rows)
+    streamed = train._streamed_dataset(frame, positions, features, reference=bins, params=params)
+    expected = own(positions, reference=bins)
+    streamed.save_binary(tmp_path / "streamed.bin")
+    expected.save_binary(tmp_path / "expected.bin")
+    assert (tmp_path / "streamed.bin").read_bytes() == (tmp_path / "expected.bin").read_bytes()
+    assert streamed.get_params() == expected.get_params()
+    assert streamed.num_data() == positions.size
+    threads_after = ctypes.c_int(0)
+    _LIB.LGBM_GetMaxThreads(ctypes.byref(threads_after))
+    assert threads_after.value == threads_before.value  # LightGBM's thread cap is restored
+    with pytest.raises(ValueError, match="at least one row"):
+        train._streamed_dataset(
+            frame, np.array([], dtype=np.int64), features, reference=bins, params=params
+        )
+
+
 def _reference_rows(frame, family, *, negative_rate, seed, test_max_rows=None):
     # The plain form of `select_family_rows`: masks over every eligible row in key order.
     from interestlab.modeling.train import (
