@@ -315,6 +315,7 @@ def _time_parts(spans: Spans) -> None:
 
     spans.wrap(core, "select_family_rows", "row selection")
     spans.wrap(lgb.Dataset, "construct", "binning and subsets")
+    spans.wrap(core, "_streamed_dataset", "binning and subsets")  # pushes outside `construct`
     spans.wrap(LogisticChallenger, "fit", "challenger fits")
     spans.wrap(pipeline, "score_test_months", "scoring pass")
     spans.wrap(pipeline, "evaluate_family", "evaluation")

@@ -421,6 +421,7 @@ def test_one_family_on_shared_bins_equals_lightgbm_on_its_own_matrices(mortgage_
     # Alone, a family's union is its own rows: the shared Dataset and its subset are exactly
     # the Dataset LightGBM builds from the family's matrices, so the model is bit-identical.
     from interestlab.modeling.train import (
+        BIN_LAYOUT,
         TRAIN,
         VALID,
         categorical_features,
@@ -448,7 +449,15 @@ def test_one_family_on_shared_bins_equals_lightgbm_on_its_own_matrices(mortgage_
         params=params,
         seed=5,
     )
-    assert fit.booster.model_to_string() == direct.model_to_string()
+    # The same trees, feature infos and importances; the parameters differ only by the
+    # shared Datasets' layout (dense, unbundled: `BIN_LAYOUT`), which changes no bin.
+    ours, theirs = (
+        booster.model_to_string().partition("\nparameters:\n") for booster in (fit.booster, direct)
+    )
+    assert ours[0] == theirs[0]
+    assert ours[2].partition("end of parameters")[2] == theirs[2].partition("end of parameters")[2]
+    differing = set(ours[2].splitlines()) ^ set(theirs[2].splitlines())
+    assert {line.strip("[]").split(":")[0] for line in differing} == set(BIN_LAYOUT)
 
 
 def test_families_fitted_together_get_their_own_rows_and_labels(make_set, small_params) -> None:
@@ -538,12 +547,48 @@ def test_families_are_binned_in_groups_below_the_union_cap(
         assert fit.valid_auc == alone.valid_auc
 
 
+def test_challengers_fitted_side_by_side_equal_one_at_a_time(
+    make_set, small_params, monkeypatch
+) -> None:
+    from threadpoolctl import threadpool_info
+
+    from interestlab.modeling import train
+    from interestlab.policy import load_policy
+
+    frame, _ = assign_split(make_set(), n_test_months=2, policy=load_policy())
+    features = feature_columns(frame)
+    params = resolve_params({**small_params, "negative_rate": 0.5})
+    families = [c.removeprefix("label__") for c in frame.columns if c.startswith("label__")][:3]
+
+    def blas() -> list:
+        return [
+            (i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"
+        ]
+
+    import sklearn.linear_model  # noqa: F401 - its BLAS loaded before the limits are read
+
+    blas_before = blas()
+    together, _ = train.fit_families(frame, families, features=features, params=params, seed=5)
+    assert blas() == blas_before  # the one-thread limit is lifted after the fits
+    monkeypatch.setattr(train, "CHALLENGER_THREADS", 1)
+    alone, _ = train.fit_families(frame, families, features=features, params=params, seed=5)
+    assert [fit.family for fit in together] == families
+    for side_by_side, one_at_a_time in zip(together, alone, strict=True):
+        for name in ("coef_", "intercept_"):
+            np.testing.assert_array_equal(
+                getattr(side_by_side.challenger.model_, name),
+                getattr(one_at_a_time.challenger.model_, name),
+            )
+        assert side_by_side.booster.model_to_string() == one_at_a_time.booster.model_to_string()
+
+
 @pytest.mark.parametrize("block_rows", [64, 1_000_000])
 def test_streamed_dataset_is_lightgbms_own_binning_byte_for_byte(
     split_frame, tmp_path, monkeypatch, block_rows
 ) -> None:
     # Two threads push their halves of the rows block by block through LightGBM's streaming
-    # API: the Dataset must be the one LightGBM builds from the whole matrix at once.
+    # API: the Dataset must be the one LightGBM builds from the whole matrix at once, with
+    # bins found from the rows themselves (all of them sampled) or taken from a reference.
     import ctypes
 
     import lightgbm as lgb
@@ -554,11 +599,11 @@ def test_streamed_dataset_is_lightgbms_own_binning_byte_for_byte(
     frame, _ = split_frame
     features = feature_columns(frame)
     categorical = train.categorical_features(features)
-    params = train.lightgbm_params(resolve_params({}), seed=3)
     rng = np.random.default_rng(4)
     positions = np.sort(rng.choice(frame.height, frame.height * 2 // 3, replace=False))
+    assert positions.size <= train.BIN_SAMPLE_ROWS  # LightGBM then samples every row too
 
-    def own(rows, reference=None):
+    def own(rows, params, reference=None):
         return lgb.Dataset(
             train.gather_matrix(frame, rows, features),
             label=np.zeros(rows.size, dtype=np.float32),
@@ -568,24 +613,42 @@ def test_streamed_dataset_is_lightgbms_own_binning_byte_for_byte(
             params=params,
         ).construct()
 
-    bins = own(positions[::3])
-    threads_before = ctypes.c_int(0)
-    _LIB.LGBM_GetMaxThreads(ctypes.byref(threads_before))
+    def same(streamed, expected, name):
+        streamed.save_binary(tmp_path / f"{name}-streamed.bin")
+        expected.save_binary(tmp_path / f"{name}-expected.bin")
+        assert (tmp_path / f"{name}-streamed.bin").read_bytes() == (
+            tmp_path / f"{name}-expected.bin"
+        ).read_bytes()
+        assert streamed.get_params() == expected.get_params()
+        assert streamed.num_data() == expected.num_data()
+
+    def max_threads():
+        found = ctypes.c_int(0)
+        _LIB.LGBM_GetMaxThreads(ctypes.byref(found))
+        return found.value
+
+    threads_before = max_threads()
     monkeypatch.setattr(train, "BIN_BLOCK_ROWS", block_rows)
-    streamed = train._streamed_dataset(frame, positions, features, reference=bins, params=params)
-    expected = own(positions, reference=bins)
-    streamed.save_binary(tmp_path / "streamed.bin")
-    expected.save_binary(tmp_path / "expected.bin")
-    assert (tmp_path / "streamed.bin").read_bytes() == (tmp_path / "expected.bin").read_bytes()
-    assert streamed.get_params() == expected.get_params()
-    assert streamed.num_data() == positions.size
-    threads_after = ctypes.c_int(0)
-    _LIB.LGBM_GetMaxThreads(ctypes.byref(threads_after))
-    assert threads_after.value == threads_before.value  # LightGBM's thread cap is restored
+    base = train.lightgbm_params(resolve_params({}), seed=3)
+    for params in (base, {**base, **train.BIN_LAYOUT}):
+        same(
+            train._streamed_dataset(frame, positions, features, sample=positions, params=params),
+            own(positions, params),
+            "sampled",
+        )
+        bins = own(positions[::3], params)
+        same(
+            train._streamed_dataset(frame, positions, features, reference=bins, params=params),
+            own(positions, params, reference=bins),
+            "reference",
+        )
+    assert max_threads() == threads_before  # LightGBM's thread cap is restored
     with pytest.raises(ValueError, match="at least one row"):
         train._streamed_dataset(
-            frame, np.array([], dtype=np.int64), features, reference=bins, params=params
+            frame, np.array([], dtype=np.int64), features, reference=bins, params=base
         )
+    with pytest.raises(ValueError, match="either `sample` rows or a `reference`"):
+        train._streamed_dataset(frame, positions, features, params=base)
 
 
 def _reference_rows(frame, family, *, negative_rate, seed, test_max_rows=None):
