@@ -895,9 +895,10 @@ def fit_families(
     seeded sample of at most `BIN_SAMPLE_ROWS` union rows, every row pushed block by block
     into one `Dataset` by `_streamed_dataset`; families in groups whose union stays within
     `BIN_UNION_MAX_ROWS`, one binning per group); each family trains on a `Dataset.subset`
-    of it with its own labels and weights (likewise for the validation month). Results are deterministic for a given set, parameters and seed, and
-    do not depend on the frame's row order; they do depend on which families are fitted
-    together (the binning sample), so `fit_family` (one family) can differ from this.
+    of it with its own labels and weights (likewise for the validation month). Results are
+    deterministic for a given set, parameters and seed, and do not depend on the frame's
+    row order; they do depend on which families are fitted together (the binning sample),
+    so `fit_family` (one family) can differ from this.
 
     Memory: one group's binned union at a time (~220 bytes a row in `BIN_LAYOUT`, pushed
     in blocks of `BIN_BLOCK_ROWS` gathered rows, two blocks per pushing thread), and one
