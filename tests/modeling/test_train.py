@@ -418,8 +418,8 @@ def test_split_column_is_chunked_like_the_training_set(make_set, policy) -> None
 
 
 def test_one_family_on_shared_bins_equals_lightgbm_on_its_own_matrices(mortgage_result) -> None:
-    # Alone, a family's union is its own rows: the shared Dataset and its subset are exactly
-    # the Dataset LightGBM builds from the family's matrices, so the model is bit-identical.
+    # Alone, a family's union is its own rows: the shared Dataset and its subset hold exactly
+    # the bins LightGBM finds in the family's matrices, so the trees are bit-identical.
     from interestlab.modeling.train import (
         BIN_LAYOUT,
         TRAIN,
@@ -647,7 +647,7 @@ def test_streamed_dataset_is_lightgbms_own_binning_byte_for_byte(
         train._streamed_dataset(
             frame, np.array([], dtype=np.int64), features, reference=bins, params=base
         )
-    with pytest.raises(ValueError, match="either `sample` rows or a `reference`"):
+    with pytest.raises(ValueError, match="exactly one of `sample` rows and a `reference`"):
         train._streamed_dataset(frame, positions, features, params=base)
 
 

@@ -755,7 +755,7 @@ def _streamed_dataset(
     from lightgbm.basic import _LIB, _c_str, _param_dict_to_str, _safe_call
 
     if (sample is None) == (reference is None):
-        msg = "binning: expected either `sample` rows or a `reference` Dataset, not both"
+        msg = "binning: expected exactly one of `sample` rows and a `reference` Dataset"
         raise ValueError(msg)
     positions = np.asarray(positions, dtype=np.int64)
     if positions.size == 0:
