@@ -108,3 +108,38 @@ def test_second_run_while_one_is_active_exits_cleanly(tmp_path: Path) -> None:
         holder.join()
     with workspace_lock(tmp_path):  # free again
         pass
+
+
+@pytest.mark.slow
+def test_kernels_talk_over_unix_sockets_removed_after_the_run(
+    tmp_path: Path, capfd: pytest.CaptureFixture
+) -> None:
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    write_notebook(
+        nbs / "k.ipynb",
+        "from pathlib import Path\nfrom ipykernel.kernelapp import IPKernelApp\n"
+        "app = IPKernelApp.instance()\n"
+        "Path(output_dir, 'kernel.txt').write_text(f'{app.transport} {app.ip}')",
+    )
+    result = run_notebooks(
+        date(2026, 11, 15),
+        parameters={},
+        notebooks=("k.ipynb",),
+        runs_dir=tmp_path / "runs",
+        notebooks_dir=nbs,
+        run_id="k1",
+    )
+    transport, prefix = (result.run_dir / "kernel.txt").read_text().split(" ", 1)
+    assert transport == "ipc"
+    assert Path(prefix).name == "kernel" and not Path(prefix).parent.exists()  # cleaned up
+    assert "without encryption" not in capfd.readouterr().err
+
+
+def test_kernel_options_keep_tcp_where_a_socket_path_would_be_too_long(tmp_path: Path) -> None:
+    from interestlab.orchestration import kernel_options
+
+    config = kernel_options(tmp_path)["config"]
+    assert config.KernelManager.transport == "ipc"
+    assert config.KernelManager.ip == str(tmp_path / "kernel")
+    assert kernel_options(tmp_path / ("x" * 120)) == {}

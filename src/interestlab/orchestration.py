@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -86,6 +87,27 @@ class RunResult:
     status: str
     replaced: str | None
     timings: dict[str, float]
+
+
+# Unix socket paths are limited to 107 bytes; a kernel's five sockets end in `-<n>`.
+_SOCKET_PATH_MAX = 100
+
+
+def kernel_options(socket_dir: Path) -> dict[str, Any]:
+    """Keyword arguments for `papermill.execute_notebook` that connect the notebook's kernel
+    through Unix sockets in `socket_dir` instead of loopback TCP ports.
+
+    Only the user running the notebooks can reach those sockets (TCP ports on 127.0.0.1 are
+    open to every local user), and ipykernel stops warning that the "Kernel is running over
+    TCP without encryption" for every notebook of a run. Where Unix sockets cannot be used
+    (Windows, or a `socket_dir` path too long for a socket name) the kernel keeps TCP.
+    """
+    from traitlets.config import Config
+
+    prefix = str(socket_dir / "kernel")
+    if os.name == "nt" or len(prefix.encode()) > _SOCKET_PATH_MAX:
+        return {}
+    return {"config": Config({"KernelManager": {"transport": "ipc", "ip": prefix}})}
 
 
 def _failed_cell(exc: Exception) -> str:
@@ -163,38 +185,41 @@ def _run_locked(
     }
     write_json(record, run_dir / "run.json")
     timings: dict[str, float] = {}
-    for name in notebooks:
-        step(f"run {run_id}: executing {name}")
-        started = time.perf_counter()
-        try:
-            declared = declared_parameters(notebooks_dir / name)
-            pm.execute_notebook(
-                notebooks_dir / name,
-                run_dir / "notebooks" / name,
-                parameters={k: v for k, v in params.items() if k in declared},
-                cwd=str(notebooks_dir),
-                progress_bar=False,
-                log_output=False,
-                kernel_name="python3",
-            )
-        except Exception as exc:
-            where = _failed_cell(exc)
-            record["status"] = "failed"
-            record["failed"] = {"notebook": name, "detail": where}
+    # The kernels' sockets (`kernel_options`), removed with the folder when the run ends.
+    with tempfile.TemporaryDirectory(prefix="interestlab-kernel-") as sockets:
+        for name in notebooks:
+            step(f"run {run_id}: executing {name}")
+            started = time.perf_counter()
+            try:
+                declared = declared_parameters(notebooks_dir / name)
+                pm.execute_notebook(
+                    notebooks_dir / name,
+                    run_dir / "notebooks" / name,
+                    parameters={k: v for k, v in params.items() if k in declared},
+                    cwd=str(notebooks_dir),
+                    progress_bar=False,
+                    log_output=False,
+                    kernel_name="python3",
+                    **kernel_options(Path(sockets)),
+                )
+            except Exception as exc:
+                where = _failed_cell(exc)
+                record["status"] = "failed"
+                record["failed"] = {"notebook": name, "detail": where}
+                write_json(record, run_dir / "run.json")
+                msg = (
+                    f"run {run_id} stopped at notebook {name}, {where}; partial notebook kept at"
+                    f" {run_dir / 'notebooks' / name}; later stages were not run"
+                )
+                raise RunFailedError(msg, run_dir=run_dir) from exc
+            except BaseException:  # interrupted (Ctrl-C, a scheduler's SIGTERM): say so, re-raise
+                record["status"] = "interrupted"
+                record["failed"] = {"notebook": name, "detail": "interrupted"}
+                write_json(record, run_dir / "run.json")
+                raise
+            timings[name] = round(time.perf_counter() - started, 1)
+            record["steps"].append({"notebook": name, "seconds": timings[name]})
             write_json(record, run_dir / "run.json")
-            msg = (
-                f"run {run_id} stopped at notebook {name}, {where}; partial notebook kept at"
-                f" {run_dir / 'notebooks' / name}; later stages were not run"
-            )
-            raise RunFailedError(msg, run_dir=run_dir) from exc
-        except BaseException:  # interrupted (Ctrl-C, a scheduler's SIGTERM): say so, re-raise
-            record["status"] = "interrupted"
-            record["failed"] = {"notebook": name, "detail": "interrupted"}
-            write_json(record, run_dir / "run.json")
-            raise
-        timings[name] = round(time.perf_counter() - started, 1)
-        record["steps"].append({"notebook": name, "seconds": timings[name]})
-        write_json(record, run_dir / "run.json")
     record["status"] = "succeeded"
     write_json(record, run_dir / "run.json")
     replaced = None
