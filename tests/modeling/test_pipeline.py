@@ -28,6 +28,25 @@ def test_store_is_absolute_sqlite_under_workspace_mlruns(trained_home) -> None:
     assert experiment.artifact_location.startswith(f"file://{trained_home}/mlruns/artifacts/")
 
 
+def test_a_new_stores_default_experiment_keeps_artifacts_in_mlruns(tmp_path, monkeypatch) -> None:
+    # An unnamed run goes to the "Default" experiment: its artifacts must land in the store,
+    # not under the working directory of whichever process created the store.
+    import mlflow
+
+    home = tmp_path / "workspace"
+    elsewhere = tmp_path / "notebooks"
+    elsewhere.mkdir()
+    monkeypatch.setenv("INTERESTLAB_HOME", str(home))
+    monkeypatch.chdir(elsewhere)
+    default = tracking.client().get_experiment("0")
+    assert default.name == "Default"
+    assert default.artifact_location == (home / "mlruns" / "artifacts").resolve().as_uri() + "/0"
+    with mlflow.start_run(experiment_id="0"):
+        mlflow.log_text("x", "probe.txt")
+    assert list(elsewhere.iterdir()) == []
+    assert list((home / "mlruns" / "artifacts" / "0").rglob("probe.txt"))
+
+
 def test_parent_and_child_runs_carry_lineage(trained, trained_home) -> None:
     _, report = trained
     client = tracking.client()

@@ -4,7 +4,8 @@ Every entry point of the modeling package calls `configure()` before touching ML
 notebook (working directory `notebooks/`), the CLI and tests (`INTERESTLAB_HOME` in a tmp
 folder) all read and write the same store: `<workspace>/mlruns/mlflow.db` for tracking and
 the registry, `<workspace>/mlruns/artifacts/<experiment>` for artifacts (`file://` locations,
-so the UI and the library resolve them without a server).
+so the UI and the library resolve them without a server; a new store's "Default" experiment
+keeps its artifacts in `artifacts/0`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,14 @@ def configure() -> str:
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     config.mlruns_dir().mkdir(parents=True, exist_ok=True)
     uri = tracking_uri()
+    if not (config.mlruns_dir() / "mlflow.db").exists():
+        # A new store: created here with the artifact root inside `mlruns/`, so its "Default"
+        # experiment (id 0, where an unnamed run goes) keeps artifacts in the store too. The
+        # library would otherwise root it at `./mlruns/0` under the creating process's
+        # working directory: `notebooks/mlruns/0` for a run started from a notebook.
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+        SqlAlchemyStore(uri, artifact_root().resolve().as_uri())
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return uri
