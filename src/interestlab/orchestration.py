@@ -97,10 +97,12 @@ def kernel_options(socket_dir: Path) -> dict[str, Any]:
     """Keyword arguments for `papermill.execute_notebook` that connect the notebook's kernel
     through Unix sockets in `socket_dir` instead of loopback TCP ports.
 
-    Only the user running the notebooks can reach those sockets (TCP ports on 127.0.0.1 are
-    open to every local user), and ipykernel stops warning that the "Kernel is running over
-    TCP without encryption" for every notebook of a run. Where Unix sockets cannot be used
-    (Windows, or a `socket_dir` path too long for a socket name) the kernel keeps TCP.
+    Only the user running the notebooks can reach those sockets (`socket_dir` is a private
+    0700 temporary folder; TCP ports on 127.0.0.1 are open to every local user, though the
+    messages are signed with the connection file's key either way), and ipykernel stops
+    warning that the "Kernel is running over TCP without encryption" for every notebook of a
+    run. Where Unix sockets cannot be used (Windows, or a `socket_dir` path too long for a
+    socket name) the kernel keeps TCP.
     """
     from traitlets.config import Config
 
